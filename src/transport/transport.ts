@@ -1,0 +1,93 @@
+import { AbortError, serviceCapabilities, transportSymbol } from '@libp2p/interface'
+import { CustomProgressEvent } from 'progress-events'
+import { isWebSocketsAddr, toDialTarget } from './address.js'
+import { connect } from './connect.js'
+import { CAN_LISTEN, createListener } from './listener.js'
+import { createMetrics } from './metrics.js'
+import type { TransportMetrics } from './metrics.js'
+import type { WebSocketsConfig } from './options.js'
+import type { ComponentLogger, Connection, CreateListenerOptions, DialTransportOptions, Libp2pEvents, Listener, Logger, Metrics, OutboundConnectionUpgradeEvents, Transport, TypedEventTarget } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ProgressEvent } from 'progress-events'
+
+export interface WebSocketsComponents {
+  logger: ComponentLogger
+  events: TypedEventTarget<Libp2pEvents>
+  metrics?: Metrics
+}
+
+export type WebSocketsDialEvents =
+  OutboundConnectionUpgradeEvents |
+  ProgressEvent<'websockets:open-connection'>
+
+export class WebSocketsTransport implements Transport<WebSocketsDialEvents> {
+  readonly [transportSymbol] = true
+  readonly [Symbol.toStringTag] = 'tolerant-ws'
+  readonly [serviceCapabilities]: string[] = ['@libp2p/transport']
+
+  private readonly components: WebSocketsComponents
+  private readonly config: WebSocketsConfig
+  private readonly log: Logger
+  private readonly connectionLog: Logger
+  private readonly metrics?: TransportMetrics
+
+  constructor (components: WebSocketsComponents, config: WebSocketsConfig) {
+    this.components = components
+    this.config = config
+    this.log = components.logger.forComponent('libp2p:websockets')
+    this.connectionLog = components.logger.forComponent('libp2p:websockets:connection')
+    this.metrics = createMetrics(components.metrics)
+    this.listenFilter = this.listenFilter.bind(this)
+    this.dialFilter = this.dialFilter.bind(this)
+  }
+
+  async dial (ma: Multiaddr, options: DialTransportOptions<WebSocketsDialEvents>): Promise<Connection> {
+    if (options.signal?.aborted === true) {
+      throw new AbortError('Dial was aborted before it started')
+    }
+
+    this.log('dialing %a', ma)
+    options.onProgress?.(new CustomProgressEvent('websockets:open-connection'))
+
+    const maConn = await connect({
+      remoteAddr: ma,
+      target: toDialTarget(ma),
+      config: this.config,
+      signal: options.signal,
+      log: this.log,
+      connectionLog: this.connectionLog,
+      metrics: this.metrics?.dialerEvents
+    })
+
+    try {
+      const connection = await options.upgrader.upgradeOutbound(maConn, options)
+      this.log('outbound connection to %a upgraded', ma)
+      return connection
+    } catch (err: any) {
+      this.log.error('outbound connection to %a failed to upgrade - %e', ma, err)
+      maConn.abort(err)
+      throw err
+    }
+  }
+
+  createListener (options: CreateListenerOptions): Listener {
+    return createListener({
+      logger: this.components.logger,
+      events: this.components.events
+    }, {
+      upgrader: options.upgrader,
+      config: this.config,
+      metrics: this.metrics?.listener
+    })
+  }
+
+  /** WebSocket addresses (`/ws`, `/wss`, `/tls/ws`, `/tls/sni/…/ws`); none in browsers */
+  listenFilter (multiaddrs: Multiaddr[]): Multiaddr[] {
+    return CAN_LISTEN ? multiaddrs.filter(isWebSocketsAddr) : []
+  }
+
+  /** WebSocket addresses (`/ws`, `/wss`, `/tls/ws`, `/tls/sni/…/ws`), never `/p2p-circuit` */
+  dialFilter (multiaddrs: Multiaddr[]): Multiaddr[] {
+    return multiaddrs.filter(isWebSocketsAddr)
+  }
+}
