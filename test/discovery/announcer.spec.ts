@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict'
+import { defaultLogger } from '@libp2p/logger'
+import { Announcer } from '../../src/discovery/announcer.js'
+import type { AnnouncerInit } from '../../src/discovery/announcer.js'
+
+interface Harness {
+  announcer: Announcer
+  published: Array<{ topic: string, data: Uint8Array, at: number }>
+  record: Uint8Array | undefined
+  subscribers: Map<string, number>
+  publishImpl(topic: string, data: Uint8Array): Promise<unknown>
+  /** resolves with the next publication */
+  nextPublish(): Promise<{ topic: string, data: Uint8Array, at: number }>
+}
+
+const log = defaultLogger().forComponent('test:announcer')
+
+function harness (init: Partial<AnnouncerInit> = {}): Harness {
+  const waiters: Array<(p: { topic: string, data: Uint8Array, at: number }) => void> = []
+  const h: Harness = {
+    published: [],
+    record: Uint8Array.from([1, 2, 3]),
+    subscribers: new Map([['a', 1]]),
+    publishImpl: async () => ({}),
+    nextPublish: async () => new Promise(resolve => waiters.push(resolve)),
+    announcer: new Announcer({
+      topics: ['a'],
+      intervalMs: 10_000,
+      debounceMs: 20,
+      log,
+      buildRecord: () => h.record,
+      countSubscribers: topic => h.subscribers.get(topic) ?? 0,
+      publish: async (topic, data) => {
+        const p = { topic, data, at: Date.now() }
+        h.published.push(p)
+        waiters.splice(0).forEach(resolve => { resolve(p) })
+        return h.publishImpl(topic, data)
+      },
+      ...init
+    })
+  }
+
+  return h
+}
+
+/** let every timer due within `ms` fire */
+async function settle (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
+
+describe('Announcer', function () {
+  this.timeout(10_000)
+
+  let h: Harness | undefined
+
+  afterEach(() => {
+    h?.announcer.stop()
+    h = undefined
+  })
+
+  it('publishes once, debounceMs after the first of many triggers', async () => {
+    h = harness()
+    const start = Date.now()
+    h.announcer.start()
+
+    for (let i = 0; i < 50; i++) {
+      h.announcer.schedule('transport:listening')
+    }
+
+    const first = await h.nextPublish()
+    assert.ok(first.at - start >= 15, `published after ${first.at - start} ms`)
+    await settle(60)
+    assert.equal(h.published.length, 1)
+  })
+
+  it('never publishes a record without addresses', async () => {
+    h = harness({ intervalMs: 30 })
+    h.record = undefined
+    h.announcer.start()
+    h.announcer.schedule('transport:listening')
+    await settle(120)
+
+    assert.equal(h.published.length, 0)
+  })
+
+  it('does not re-publish an identical record before the interval, does after it', async () => {
+    h = harness({ intervalMs: 300 })
+    h.announcer.start()
+    const first = await h.nextPublish()
+
+    h.announcer.schedule('self:peer:update')
+    await settle(60)
+    assert.equal(h.published.length, 1, 'identical record suppressed')
+
+    const second = await h.nextPublish()
+    const gap = second.at - first.at
+    assert.ok(gap >= 295, `periodic re-publication came ${gap} ms later`)
+  })
+
+  it('publishes a changed record at once (after the debounce)', async () => {
+    h = harness()
+    h.announcer.start()
+    await h.nextPublish()
+
+    h.record = Uint8Array.from([4, 5, 6])
+    h.announcer.schedule('transport:listening')
+    const second = await h.nextPublish()
+    assert.deepEqual(second.data, Uint8Array.from([4, 5, 6]))
+  })
+
+  it('skips a topic without subscribers and publishes there on a later trigger', async () => {
+    h = harness({ topics: ['a', 'b'] })
+    h.announcer.start()
+    const first = await h.nextPublish()
+    assert.equal(first.topic, 'a')
+    await settle(40)
+    assert.equal(h.published.length, 1)
+
+    h.subscribers.set('b', 1)
+    h.announcer.schedule('newcomer', 'b')
+    const second = await h.nextPublish()
+    assert.equal(second.topic, 'b')
+    await settle(40)
+    assert.equal(h.published.length, 2, 'topic a is not re-published')
+  })
+
+  it('re-publishes an identical record on a forced topic (newcomer)', async () => {
+    h = harness()
+    h.announcer.start()
+    await h.nextPublish()
+
+    h.announcer.schedule('newcomer', 'a')
+    h.announcer.schedule('newcomer', 'a')
+    await h.nextPublish()
+    await settle(60)
+    assert.equal(h.published.length, 2)
+  })
+
+  it('handles a rejected publish and retries on the next trigger', async () => {
+    h = harness()
+    let calls = 0
+    h.publishImpl = async () => {
+      calls++
+      if (calls === 1) {
+        throw new Error('PublishError.NoPeersSubscribedToTopic')
+      }
+      return {}
+    }
+    h.announcer.start()
+    await h.nextPublish()
+    await settle(10)
+
+    h.announcer.schedule('self:peer:update')
+    await h.nextPublish()
+    assert.equal(calls, 2, 'the identical record is retried because the first attempt failed')
+  })
+
+  it('handles a publish that throws synchronously, and retries on the next trigger', async () => {
+    let attempts = 0
+    let succeeded: (() => void) | undefined
+    const success = new Promise<void>(resolve => { succeeded = resolve })
+    const announcer = new Announcer({
+      topics: ['a'],
+      intervalMs: 10_000,
+      debounceMs: 1,
+      log,
+      buildRecord: () => Uint8Array.from([1]),
+      countSubscribers: () => 1,
+      publish: (): Promise<unknown> => {
+        attempts++
+        if (attempts === 1) {
+          throw new Error('sync failure')
+        }
+        succeeded?.()
+        return Promise.resolve()
+      }
+    })
+
+    try {
+      announcer.start()
+      await settle(20)
+      assert.equal(attempts, 1)
+      announcer.schedule('self:peer:update')
+      await success
+      assert.equal(attempts, 2)
+    } finally {
+      announcer.stop()
+    }
+  })
+
+  it('survives a buildRecord that throws', async () => {
+    let builds = 0
+    const announcer = new Announcer({
+      topics: ['a'],
+      intervalMs: 10,
+      debounceMs: 1,
+      log,
+      buildRecord: () => { builds++; throw new Error('no key') },
+      countSubscribers: () => 1,
+      publish: async () => { throw new Error('must not publish') }
+    })
+
+    try {
+      announcer.start()
+      await settle(50)
+      assert.ok(builds >= 2, 'the periodic timer keeps running after a failure')
+    } finally {
+      announcer.stop()
+    }
+    assert.equal(announcer.hasTimers, false)
+  })
+
+  it('clears every timer on stop() and publishes nothing afterwards', async () => {
+    h = harness({ intervalMs: 30 })
+    h.announcer.start()
+    h.announcer.schedule('transport:listening')
+    assert.equal(h.announcer.hasTimers, true)
+
+    h.announcer.stop()
+    assert.equal(h.announcer.hasTimers, false)
+    h.announcer.schedule('transport:listening')
+    assert.equal(h.announcer.hasTimers, false)
+    await settle(80)
+    assert.equal(h.published.length, 0)
+  })
+})
