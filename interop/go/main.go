@@ -224,6 +224,9 @@ func runDialer(ctx context.Context, c config, rdb *redis.Client) error {
 	defer h.Close()
 
 	res, err := rdb.BLPop(ctx, c.timeout, redisKey).Result()
+	if errors.Is(err, redis.Nil) {
+		return fmt.Errorf("BLPOP %s: timed out after %s", redisKey, c.timeout)
+	}
 	if err != nil {
 		return fmt.Errorf("BLPOP %s: %w", redisKey, err)
 	}
@@ -280,7 +283,7 @@ func run() error {
 			break
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("redis %s: %w", c.redisAddr, err)
+			return fmt.Errorf("redis %s unreachable within %s: %w", c.redisAddr, c.timeout, err)
 		}
 		logf("waiting for redis %s: %v", c.redisAddr, err)
 		select {
