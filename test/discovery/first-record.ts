@@ -95,12 +95,9 @@ export async function measureFirstRecord (options: FirstRecordOptions): Promise<
   await boundP
   await started
 
-  const timeout = new Promise<void>(resolve => {
-    const t = setTimeout(resolve, timeoutMs)
-    // do not keep the caller waiting once the record arrived
-    gotFirstP.then(() => { clearTimeout(t); resolve() }, () => { clearTimeout(t); resolve() })
-  })
-  await Promise.race([gotFirstP, timeout])
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([gotFirstP, new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) })])
+  clearTimeout(timer)
 
   return {
     discovery: options.discovery,
