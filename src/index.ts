@@ -21,3 +21,4 @@
  * ```
  */
 export * from './transport/index.js'
+export * from './discovery/index.js'
