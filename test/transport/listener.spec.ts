@@ -1,4 +1,5 @@
-import net from 'node:net'
+import type net from 'node:net'
+import tls from 'node:tls'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
 import { pEvent } from 'p-event'
@@ -296,6 +297,46 @@ describe('WebSocketListener', function () {
       const plain = addrs.find(a => a.endsWith('/ws') && !a.includes('/tls'))
       const secure = addrs.find(a => a.endsWith('/tls/ws'))
       expect(hostPort(multiaddr(plain)).port).to.equal(hostPort(multiaddr(secure)).port)
+    })
+
+    it('accepts TLS and plaintext WebSocket upgrades on the one port after certificate:provision', async () => {
+      const comps = components()
+      const listener = createListener({}, upgrader, comps)
+      await listener.listen(LOCAL_WS)
+      const certificate = await selfSignedCertificate()
+      comps.events.safeDispatchEvent('certificate:provision', { detail: certificate })
+
+      const dialer = webSockets({ websocket: { ca: certificate.cert } })(components())
+      const addrs = listener.getAddrs()
+
+      for (const addr of addrs) {
+        const inbound = upgrader.nextInbound()
+        const outbound = await dialer.dial(addr, { upgrader, signal: AbortSignal.timeout(5000) }) as any
+        const remote = await inbound
+        expect(remote.remoteAddr.toString().endsWith('/tls/ws')).to.equal(addr.toString().endsWith('/tls/ws'))
+        outbound.abort(new Error('done'))
+      }
+
+      expect(addrs).to.have.lengthOf(2)
+    })
+
+    it('serves the renewed certificate after certificate:renew', async () => {
+      const comps = components()
+      const https = await selfSignedCertificate('first.example')
+      const listener = createListener({ https }, upgrader, comps)
+      await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0/tls/ws'))
+      const { port } = hostPort(listener.getAddrs()[0])
+      const peerCertificateName = async (): Promise<string | undefined> => new Promise((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+          resolve(socket.getPeerCertificate().subject?.CN as string | undefined)
+          socket.destroy()
+        })
+        socket.on('error', reject)
+      })
+
+      expect(await peerCertificateName()).to.equal('first.example')
+      comps.events.safeDispatchEvent('certificate:renew', { detail: await selfSignedCertificate('second.example') })
+      expect(await peerCertificateName()).to.equal('second.example')
     })
 
     it('removes its certificate listeners on close()', async () => {
