@@ -1,0 +1,116 @@
+/**
+ * A child process running full libp2p 3 nodes (noise + yamux + ping +
+ * identify) over one implementation: a listener, a dialer, or a swarm of
+ * dialers for the simultaneous-dial scenario.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { createBenchNode } from './impls.js'
+import { memorySnapshot, serve } from './proc.js'
+import { runTransfer, serveThroughput } from './throughput.js'
+import type { ImplName, RawConn } from './impls.js'
+import type { Stream } from '@libp2p/interface'
+
+export const THROUGHPUT_PROTOCOL = '/tolerant-ws/bench/throughput/1.0.0'
+
+let node: any
+let swarm: any[] = []
+
+function streamToRaw (stream: Stream): RawConn {
+  return {
+    write: (buf) => stream.send(buf),
+    drain: async () => { await stream.onDrain() },
+    onData: (listener) => { stream.addEventListener('message', (evt) => { listener(evt.data as any) }) },
+    close: async () => { await stream.close() }
+  }
+}
+
+async function dialer (impl: ImplName): Promise<any> {
+  node ??= await createBenchNode(impl, false)
+  return node
+}
+
+function errorKey (err: any): string {
+  return `${err?.name ?? 'Error'}: ${String(err?.message ?? err).slice(0, 100)}`
+}
+
+serve({
+  async listen ({ impl }: { impl: ImplName }) {
+    node = await createBenchNode(impl, true)
+    await node.handle(THROUGHPUT_PROTOCOL, (stream: Stream) => {
+      serveThroughput(streamToRaw(stream))
+    }, { maxInboundStreams: 1024 })
+    return { addr: node.getMultiaddrs()[0].toString(), peerId: node.peerId.toString() }
+  },
+
+  async connections () {
+    return { count: node?.getConnections().length ?? 0 }
+  },
+
+  async memory () {
+    return { ...await memorySnapshot(), connections: node?.getConnections().length ?? 0 }
+  },
+
+  /** dial + first ping on a new connection each time (the interop suite's handshakePlusOneRTTMillis) */
+  async handshake ({ impl, addr, n }: { impl: ImplName, addr: string, n: number }) {
+    const d = await dialer(impl)
+    const ma = multiaddr(addr)
+    const samples: number[] = []
+
+    for (let k = 0; k < n; k++) {
+      const start = performance.now()
+      const conn = await d.dial(ma)
+      await d.services.ping.ping(ma)
+      samples.push(performance.now() - start)
+      await d.hangUp(conn.remotePeer)
+    }
+
+    return { samples }
+  },
+
+  async throughput ({ impl, addr, bytes, direction }: { impl: ImplName, addr: string, bytes: number, direction: 'up' | 'down' }) {
+    const d = await dialer(impl)
+    const ma = multiaddr(addr)
+    const conn = await d.dial(ma)
+    const stream = await conn.newStream(THROUGHPUT_PROTOCOL)
+    try {
+      const seconds = await runTransfer(streamToRaw(stream), direction, bytes)
+      return { seconds }
+    } finally {
+      await stream.close().catch(() => {})
+      await d.hangUp(conn.remotePeer)
+    }
+  },
+
+  /** `count` started nodes that do not listen */
+  async swarm ({ impl, count }: { impl: ImplName, count: number }) {
+    swarm = await Promise.all(Array.from({ length: count }, async () => createBenchNode(impl, false)))
+    return { count: swarm.length }
+  },
+
+  /** every swarm node dials `addr` at once */
+  async swarmDial ({ addr }: { addr: string }) {
+    const ma = multiaddr(addr)
+    const start = performance.now()
+    const results = await Promise.allSettled(swarm.map(async n => n.dial(ma)))
+    const totalMs = performance.now() - start
+    const errors: Record<string, number> = {}
+    let failures = 0
+
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        failures++
+        const key = errorKey(r.reason)
+        errors[key] = (errors[key] ?? 0) + 1
+      }
+    }
+
+    return { totalMs, failures, errors }
+  },
+
+  async swarmHangUp () {
+    await Promise.allSettled(swarm.map(async n => Promise.all(n.getConnections().map(async (c: any) => c.close()))))
+    return {}
+  }
+}, async () => {
+  await Promise.allSettled([node?.stop(), ...swarm.map(async n => n.stop())])
+})

@@ -1,0 +1,376 @@
+/**
+ * The five scenarios. Each spawns its own listener and dialer processes,
+ * warms up, repeats (round-robin over implementations, so load drift hits
+ * them all alike) and returns medians with their spread.
+ */
+import os from 'node:os'
+import { spawnPeer } from './proc.js'
+import { distribution, figure, summarize } from './stats.js'
+import { LIBP2P_IMPLS } from './impls.js'
+import type { ImplName } from './impls.js'
+import type { Options } from './config.js'
+import type { Figure } from './stats.js'
+import type { Peer, PeerOptions } from './proc.js'
+
+/** An implementation, possibly with a different environment (e.g. without bufferutil) */
+export interface Variant {
+  label: string
+  impl: ImplName
+  env?: Record<string, string>
+}
+
+export const NO_BUFFERUTIL = { WS_NO_BUFFER_UTIL: '1' }
+
+export function variants (options: Options, withoutBufferutil: boolean): Variant[] {
+  const out: Variant[] = options.impls.map(impl => ({ label: impl, impl }))
+
+  if (withoutBufferutil) {
+    for (const impl of ['tolerant-ws', 'ws'] as ImplName[]) {
+      if (options.impls.includes(impl)) {
+        out.push({ label: `${impl} (no bufferutil)`, impl, env: NO_BUFFERUTIL })
+      }
+    }
+  }
+
+  return out
+}
+
+export type Progress = (text: string) => void
+
+function peerOptions (options: Options, variant: Variant, role: string): PeerOptions {
+  const execArgv = options.profileDir != null
+    ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${variant.label.replace(/[^a-z0-9]+/gi, '_')}-${role}-${Date.now()}.cpuprofile`]
+    : []
+
+  return { env: variant.env, execArgv }
+}
+
+interface Pair { variant: Variant, listener: Peer, dialer: Peer, addr: string }
+
+async function startPairs (options: Options, vs: Variant[], script: string): Promise<Pair[]> {
+  const pairs: Pair[] = []
+
+  for (const variant of vs) {
+    const listener = await spawnPeer(script, peerOptions(options, variant, 'listener'))
+    const { addr } = await listener.call('listen', { impl: variant.impl })
+    const dialer = await spawnPeer(script, peerOptions(options, variant, 'dialer'))
+    pairs.push({ variant, listener, dialer, addr })
+  }
+
+  return pairs
+}
+
+async function stopPairs (pairs: Pair[]): Promise<void> {
+  await Promise.all(pairs.flatMap(p => [p.listener.stop(), p.dialer.stop()]))
+}
+
+export interface LatencyResult {
+  p50: Figure
+  p90: Figure
+  p99: Figure
+  /** 1000 / mean setup time */
+  perSecond: Figure
+  distribution: Record<string, number>
+  samples: number
+}
+
+async function latencyScenario (options: Options, progress: Progress, title: string, script: string, cmd: string, impls: ImplName[], n: number, warmup: number, repeats: number): Promise<Record<string, LatencyResult>> {
+  const vs = impls.filter(i => options.impls.includes(i)).map(impl => ({ label: impl, impl }))
+  const pairs = await startPairs(options, vs, script)
+  const runs = new Map<string, { p50: number[], p90: number[], p99: number[], perSecond: number[], all: number[] }>()
+
+  try {
+    for (const p of pairs) {
+      progress(`${title}: warm-up ${p.variant.label}`)
+      await p.dialer.call(cmd, { impl: p.variant.impl, addr: p.addr, n: warmup })
+      runs.set(p.variant.label, { p50: [], p90: [], p99: [], perSecond: [], all: [] })
+    }
+
+    for (let r = 0; r < repeats; r++) {
+      for (const p of pairs) {
+        progress(`${title}: ${p.variant.label}, repeat ${r + 1}/${repeats}, ${n} dials`)
+        const { samples } = await p.dialer.call<{ samples: number[] }>(cmd, { impl: p.variant.impl, addr: p.addr, n })
+        const s = summarize(samples)
+        const run = runs.get(p.variant.label)!
+        run.p50.push(s.p50)
+        run.p90.push(s.p90)
+        run.p99.push(s.p99)
+        run.perSecond.push(1000 / s.mean)
+        run.all.push(...samples)
+      }
+    }
+  } finally {
+    await stopPairs(pairs)
+  }
+
+  const out: Record<string, LatencyResult> = {}
+  for (const [label, run] of runs) {
+    out[label] = {
+      p50: figure(run.p50),
+      p90: figure(run.p90),
+      p99: figure(run.p99),
+      perSecond: figure(run.perSecond),
+      distribution: distribution(run.all),
+      samples: run.all.length
+    }
+  }
+  return out
+}
+
+/** 1. dial() until the MultiaddrConnection is returned (pass-through upgrader), sequential */
+export async function rawSetup (options: Options, progress: Progress): Promise<Record<string, LatencyResult>> {
+  const s = options.sizes
+  return latencyScenario(options, progress, 'raw setup', './raw-peer.js', 'setup', options.impls, s.setupDials, s.setupWarmup, s.setupRepeats)
+}
+
+/** 2. libp2p nodes, new connection each time: dial + first ping */
+export async function fullStack (options: Options, progress: Progress): Promise<Record<string, LatencyResult>> {
+  const s = options.sizes
+  return latencyScenario(options, progress, 'full stack', './node-peer.js', 'handshake', LIBP2P_IMPLS, s.stackDials, s.stackWarmup, s.stackRepeats)
+}
+
+export interface ThroughputResult {
+  /** MiB/s */
+  up: Figure
+  down: Figure
+}
+
+async function transfers (options: Options, progress: Progress, title: string, script: string, vs: Variant[]): Promise<Record<string, ThroughputResult>> {
+  const s = options.sizes
+  const mib = s.transferBytes / (1024 * 1024)
+  const pairs = await startPairs(options, vs, script)
+  const runs = new Map<string, { up: number[], down: number[] }>()
+
+  try {
+    for (const p of pairs) {
+      progress(`${title}: warm-up ${p.variant.label}`)
+      for (const direction of ['up', 'down']) {
+        await p.dialer.call('throughput', { impl: p.variant.impl, addr: p.addr, bytes: Math.min(s.transferBytes, 16 * 1024 * 1024), direction })
+      }
+      runs.set(p.variant.label, { up: [], down: [] })
+    }
+
+    for (let r = 0; r < s.transferRepeats; r++) {
+      for (const p of pairs) {
+        for (const direction of ['up', 'down'] as const) {
+          progress(`${title}: ${p.variant.label} ${direction}, repeat ${r + 1}/${s.transferRepeats}, ${mib} MiB`)
+          const { seconds } = await p.dialer.call<{ seconds: number }>('throughput', { impl: p.variant.impl, addr: p.addr, bytes: s.transferBytes, direction })
+          runs.get(p.variant.label)![direction].push(mib / seconds)
+        }
+      }
+    }
+  } finally {
+    await stopPairs(pairs)
+  }
+
+  const out: Record<string, ThroughputResult> = {}
+  for (const [label, run] of runs) {
+    out[label] = { up: figure(run.up), down: figure(run.down) }
+  }
+  return out
+}
+
+/** 3. bulk transfer over one raw connection and over one libp2p stream */
+export async function throughput (options: Options, progress: Progress): Promise<{ raw: Record<string, ThroughputResult>, stack: Record<string, ThroughputResult> }> {
+  const raw = await transfers(options, progress, 'raw throughput', './raw-peer.js', variants(options, true))
+  const stackVariants = variants(options, true).filter(v => LIBP2P_IMPLS.includes(v.impl))
+  const stack = await transfers(options, progress, 'full-stack throughput', './node-peer.js', stackVariants)
+  return { raw, stack }
+}
+
+export interface ConcurrencyResult {
+  dials: number
+  /** ms until every dial settled */
+  timeMs: Figure
+  /** failed dials, summed over repeats */
+  failures: number
+  errors: Record<string, number>
+  /** listener process peak RSS, bytes */
+  listenerPeakRss: Figure
+  /** bytes per open connection after gc */
+  listenerHeapPerConn?: Figure
+  listenerRssPerConn?: Figure
+  dialerHeapPerConn?: Figure
+  dialerRssPerConn?: Figure
+}
+
+function addErrors (into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) {
+    into[k] = (into[k] ?? 0) + v
+  }
+}
+
+/** 4a. `n` simultaneous raw dials: time, failures, listener memory */
+export async function rawConcurrency (options: Options, progress: Progress, n: number): Promise<Record<string, ConcurrencyResult>> {
+  const out: Record<string, ConcurrencyResult> = {}
+  const repeats = options.sizes.concurrencyRepeats
+  const acc = new Map<string, { time: number[], failures: number, errors: Record<string, number>, peak: number[], lh: number[], lr: number[], dh: number[], dr: number[] }>()
+
+  for (let r = 0; r < repeats; r++) {
+    for (const impl of options.impls) {
+      progress(`concurrency: ${n} simultaneous raw dials, ${impl}, repeat ${r + 1}/${repeats}`)
+      // a fresh pair each time: peak RSS and per-connection memory start clean
+      const [pair] = await startPairs(options, [{ label: impl, impl }], './raw-peer.js')
+      try {
+        const base = await pair.listener.call('memory')
+        const res = await pair.dialer.call('concurrent', { impl, addr: pair.addr, n })
+        // let the listener finish accepting what the dialer saw connected
+        await waitFor(async () => (await pair.listener.call('memory')).accepted >= res.connected, 5000)
+        const after = await pair.listener.call('memory')
+        const a = acc.get(impl) ?? { time: [], failures: 0, errors: {}, peak: [], lh: [], lr: [], dh: [], dr: [] }
+        a.time.push(res.totalMs)
+        a.failures += res.failures
+        addErrors(a.errors, res.errors)
+        a.peak.push(after.maxRSS)
+        if (res.connected > 0) {
+          a.lh.push((after.heapUsed - base.heapUsed) / res.connected)
+          a.lr.push((after.rss - base.rss) / res.connected)
+          a.dh.push((res.after.heapUsed - res.before.heapUsed) / res.connected)
+          a.dr.push((res.after.rss - res.before.rss) / res.connected)
+        }
+        acc.set(impl, a)
+        await pair.dialer.call('closeAll')
+      } finally {
+        await stopPairs([pair])
+      }
+    }
+  }
+
+  for (const [impl, a] of acc) {
+    out[impl] = {
+      dials: n,
+      timeMs: figure(a.time),
+      failures: a.failures,
+      errors: a.errors,
+      listenerPeakRss: figure(a.peak),
+      listenerHeapPerConn: figure(a.lh),
+      listenerRssPerConn: figure(a.lr),
+      dialerHeapPerConn: figure(a.dh),
+      dialerRssPerConn: figure(a.dr)
+    }
+  }
+  return out
+}
+
+async function waitFor (check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    if (await check()) {
+      return true
+    }
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  return false
+}
+
+/** 4b. `n` simultaneous full-stack dials, each from its own libp2p node */
+export async function stackConcurrency (options: Options, progress: Progress): Promise<Record<string, ConcurrencyResult>> {
+  const s = options.sizes
+  const n = s.concurrentStack
+  const out: Record<string, ConcurrencyResult> = {}
+
+  for (const impl of LIBP2P_IMPLS.filter(i => options.impls.includes(i))) {
+    const time: number[] = []
+    const peak: number[] = []
+    const errors: Record<string, number> = {}
+    let failures = 0
+
+    for (let r = 0; r < s.concurrencyRepeats; r++) {
+      progress(`concurrency: ${n} simultaneous full-stack dials, ${impl}, repeat ${r + 1}/${s.concurrencyRepeats} (starting ${n} nodes)`)
+      const variant = { label: impl, impl }
+      const listener = await spawnPeer('./node-peer.js', peerOptions(options, variant, 'listener'))
+      const swarms: Peer[] = []
+      try {
+        const { addr } = await listener.call('listen', { impl })
+        const per = Math.ceil(n / s.stackSwarmProcesses)
+        for (let k = 0; k < s.stackSwarmProcesses; k++) {
+          const count = Math.min(per, n - k * per)
+          const peer = await spawnPeer('./node-peer.js', peerOptions(options, variant, `swarm${k}`))
+          swarms.push(peer)
+          await peer.call('swarm', { impl, count })
+        }
+        progress(`concurrency: ${n} simultaneous full-stack dials, ${impl}, repeat ${r + 1}/${s.concurrencyRepeats}`)
+        const results = await Promise.all(swarms.map(async p => p.call('swarmDial', { addr })))
+        time.push(Math.max(...results.map(x => x.totalMs)))
+        for (const x of results) {
+          failures += x.failures
+          addErrors(errors, x.errors)
+        }
+        peak.push((await listener.call('memory')).maxRSS)
+      } finally {
+        await Promise.all([listener.stop(10_000), ...swarms.map(async p => p.stop(10_000))])
+      }
+    }
+
+    out[impl] = { dials: n, timeMs: figure(time), failures, errors, listenerPeakRss: figure(peak) }
+  }
+
+  return out
+}
+
+export interface DiscoveryResult {
+  nodes: number
+  /** ms from the last node's start until every node discovered every other */
+  convergenceMs: Figure
+  /** repeats that did not converge within the timeout */
+  timeouts: number
+  /** nodes still missing peers at the timeout, summed */
+  unconverged: number
+  /** ms from the first to the last node's start */
+  startSpreadMs: Figure
+}
+
+/** 5. discovery convergence of `discoveryNodes` processes, one bootstrap node */
+export async function discovery (options: Options, progress: Progress): Promise<Record<string, DiscoveryResult>> {
+  const s = options.sizes
+  const out: Record<string, DiscoveryResult> = {}
+  const stacks = ['ours', 'reference'] as const
+  const acc = new Map<string, { conv: number[], spread: number[], timeouts: number, unconverged: number }>()
+
+  for (let r = 0; r < s.discoveryRepeats; r++) {
+    for (const stack of stacks) {
+      progress(`discovery: ${s.discoveryNodes} nodes, ${stack}, repeat ${r + 1}/${s.discoveryRepeats} (starting processes)`)
+      const peers: Peer[] = []
+      const converged: number[] = []
+      const starts: number[] = []
+      try {
+        for (let i = 0; i < s.discoveryNodes; i++) {
+          const p = await spawnPeer('./discovery-peer.js', peerOptions(options, { label: `discovery-${stack}`, impl: 'tolerant-ws' }, `node${i}`))
+          p.on('converged', (d: { at: number }) => { converged.push(d.at) })
+          peers.push(p)
+        }
+        // the bootstrap node first, then every other node at once
+        const boot = await peers[0].call('start', { stack, router: options.router, total: s.discoveryNodes })
+        starts.push(boot.startedAt)
+        const rest = await Promise.all(peers.slice(1).map(async p => p.call('start', { stack, router: options.router, total: s.discoveryNodes, bootstrapAddr: `${boot.addr}` })))
+        for (const x of rest) {
+          starts.push(x.startedAt)
+        }
+        const lastStart = Math.max(...starts)
+        progress(`discovery: ${s.discoveryNodes} nodes, ${stack}, repeat ${r + 1}/${s.discoveryRepeats} (waiting for convergence)`)
+        const ok = await waitFor(async () => converged.length >= s.discoveryNodes, s.discoveryTimeoutMs)
+        const a = acc.get(stack) ?? { conv: [], spread: [], timeouts: 0, unconverged: 0 }
+        a.spread.push(lastStart - Math.min(...starts))
+        if (ok) {
+          a.conv.push(Math.max(...converged) - lastStart)
+        } else {
+          a.timeouts++
+          a.unconverged += s.discoveryNodes - converged.length
+          a.conv.push(Infinity)
+        }
+        acc.set(stack, a)
+      } finally {
+        await Promise.all(peers.map(async p => p.stop(5000)))
+      }
+    }
+  }
+
+  for (const [stack, a] of acc) {
+    out[stack] = { nodes: s.discoveryNodes, convergenceMs: figure(a.conv), timeouts: a.timeouts, unconverged: a.unconverged, startSpreadMs: figure(a.spread) }
+  }
+  return out
+}
+
+export function load (): number[] {
+  return os.loadavg().map(l => Math.round(l * 100) / 100)
+}
