@@ -89,7 +89,7 @@ const HELP = `npm run bench -- [options]
   --profile[=DIR]         --cpu-prof every child process (default benchmarks/results/profiles)
   --name=NAME             output files NAME.json, NAME.md, NAME.svg (default quick or full)
   --out=DIR               output directory (default benchmarks/results)
-  --router=R              discovery pubsub router: gossipsub (default) or floodsub
+  --router=R              discovery pubsub router: floodsub (default) or gossipsub
   --set=key=value         override one size (see benchmarks/config.ts)
 `
 
@@ -103,7 +103,7 @@ export function parseArgs (argv: string[], defaultOutDir: string): Options {
     impls: [...IMPLS],
     name: quick ? 'quick' : 'full',
     outDir: defaultOutDir,
-    router: 'gossipsub'
+    router: 'floodsub'
   }
 
   for (const arg of argv) {

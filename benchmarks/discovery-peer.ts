@@ -38,6 +38,12 @@ function now (): number {
 }
 
 let node: any
+// the reference discovery's first publish can reject from a timer
+// (PublishError.NoPeersSubscribedToTopic) and would end the process: count
+// and survive instead, so both stacks are measured to the end
+let unhandled = 0
+process.on('unhandledRejection', () => { unhandled++ })
+let foundCount = (): number => 0
 
 serve({
   async start ({ stack, router, bootstrapAddr, total }: DiscoveryStart) {
@@ -58,6 +64,7 @@ serve({
       })
       return discovery
     }
+    foundCount = () => found.size
     const peerDiscovery = [capture]
 
     if (bootstrapAddr != null) {
@@ -86,7 +93,7 @@ serve({
   },
 
   async status () {
-    return { connections: node?.getConnections().length ?? 0 }
+    return { connections: node?.getConnections().length ?? 0, found: foundCount(), unhandled }
   }
 }, async () => {
   await node?.stop()

@@ -316,6 +316,8 @@ export interface DiscoveryResult {
   timeouts: number
   /** nodes still missing peers at the timeout, summed */
   unconverged: number
+  /** per timed-out repeat: each node's peers found / connections at the timeout */
+  atTimeout: string[]
   /** ms from the first to the last node's start */
   startSpreadMs: Figure
 }
@@ -325,7 +327,7 @@ export async function discovery (options: Options, progress: Progress): Promise<
   const s = options.sizes
   const out: Record<string, DiscoveryResult> = {}
   const stacks = ['ours', 'reference'] as const
-  const acc = new Map<string, { conv: number[], spread: number[], timeouts: number, unconverged: number }>()
+  const acc = new Map<string, { conv: number[], spread: number[], timeouts: number, unconverged: number, missing: string[] }>()
 
   for (let r = 0; r < s.discoveryRepeats; r++) {
     for (const stack of stacks) {
@@ -349,11 +351,13 @@ export async function discovery (options: Options, progress: Progress): Promise<
         const lastStart = Math.max(...starts)
         progress(`discovery: ${s.discoveryNodes} nodes, ${stack}, repeat ${r + 1}/${s.discoveryRepeats} (waiting for convergence)`)
         const ok = await waitFor(async () => converged.length >= s.discoveryNodes, s.discoveryTimeoutMs)
-        const a = acc.get(stack) ?? { conv: [], spread: [], timeouts: 0, unconverged: 0 }
+        const a = acc.get(stack) ?? { conv: [], spread: [], timeouts: 0, unconverged: 0, missing: [] }
         a.spread.push(lastStart - Math.min(...starts))
         if (ok) {
           a.conv.push(Math.max(...converged) - lastStart)
         } else {
+          const st = await Promise.all(peers.map(async p => p.call('status').catch(() => ({ found: -1, connections: -1 }))))
+          a.missing.push(st.map(x => `${x.found}/${x.connections}`).join(' '))
           a.timeouts++
           a.unconverged += s.discoveryNodes - converged.length
           a.conv.push(Infinity)
@@ -366,7 +370,7 @@ export async function discovery (options: Options, progress: Progress): Promise<
   }
 
   for (const [stack, a] of acc) {
-    out[stack] = { nodes: s.discoveryNodes, convergenceMs: figure(a.conv), timeouts: a.timeouts, unconverged: a.unconverged, startSpreadMs: figure(a.spread) }
+    out[stack] = { nodes: s.discoveryNodes, convergenceMs: figure(a.conv), timeouts: a.timeouts, unconverged: a.unconverged, atTimeout: a.missing, startSpreadMs: figure(a.spread) }
   }
   return out
 }
