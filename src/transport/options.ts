@@ -51,7 +51,8 @@ export interface WebSocketsInit {
 
   /**
    * Most frames one fragmented message may have. More closes the connection
-   * with 1009.
+   * with 1008 (policy violation) and a `WS_ERR_TOO_MANY_BUFFERED_PARTS`
+   * `WebSocketProtocolError`.
    *
    * @default 1_024
    */
