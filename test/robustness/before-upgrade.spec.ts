@@ -142,6 +142,7 @@ describe('ROBUSTNESS before the upgrade', function () {
 
     const inputs: Array<[string, () => Buffer | null]> = [
       ['a plain GET /', () => Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')],
+      ['1 000 pipelined GETs', () => Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(1000))],
       ['the HTTP/2 preface', () => Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')],
       ['a TLS ClientHello', () => clientHello],
       ['64 KiB of random bytes', () => randomBytes(64 * 1024)],
@@ -156,6 +157,7 @@ describe('ROBUSTNESS before the upgrade', function () {
         expect(answeredAfterMs, 'answered or closed').to.be.a('number')
         expect(answeredAfterMs).to.be.lessThan(100)
         expect(peer.closed).to.equal(true)
+        expect(peer.data().toString('latin1').split('HTTP/1.1 ').length - 1, 'responses').to.be.at.most(1)
         expect(listening.upgrader.inbound).to.have.lengthOf(0)
         expect(await eventually(() => listening.socketCount() === 0, 500)).to.equal(true)
       })

@@ -10,7 +10,7 @@ import { pEvent } from 'p-event'
 import { selfSignedCertificate } from '../fixtures/certificate.js'
 import { Bench, eventually } from './fixtures/bench.js'
 import { OPCODE, frame } from './fixtures/frames.js'
-import { RawPeer, hostPort, sleep, upgradeRequest } from './fixtures/net.js'
+import { RawPeer, handMadeServer, hostPort, sleep, upgradeRequest } from './fixtures/net.js'
 import { liar, tarpit } from './fixtures/servers.js'
 import { recordingUpgrader } from './fixtures/upgrader.js'
 import type { HostileServer } from './fixtures/servers.js'
@@ -146,6 +146,7 @@ describe('ROBUSTNESS dial side and error hygiene', function () {
       ['a 200 with a body', 'UpgradeRejectedError', s => { s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello') }],
       ['a 101 status line and no headers, ever', 'TimeoutError', s => { s.write('HTTP/1.1 101 Switching Protocols\r\n') }],
       ['garbage instead of HTTP', 'ConnectionFailedError', s => { s.write('SSH-2.0-OpenSSH_9.6\r\n\r\n') }],
+      ['a 101 with 64 KiB of headers', 'ConnectionFailedError', s => { s.write(`HTTP/1.1 101 Switching Protocols\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`) }],
       ['a reset as soon as the request arrives', 'ConnectionFailedError', s => { s.resetAndDestroy() }]
     ]
 
@@ -175,6 +176,27 @@ describe('ROBUSTNESS dial side and error hygiene', function () {
         expect(err?.statusCode).to.equal(status)
         await sleep(100)
         expect(target.accepted, 'connections to the redirect target').to.have.lengthOf(0)
+      })
+    }
+
+    const hostileFrames: Array<[string, Buffer, string, number]> = [
+      ['a reserved opcode', frame(0x3, Buffer.from('x'), { mask: false }), 'WS_ERR_INVALID_OPCODE', 1002],
+      ['a masked server frame', frame(OPCODE.BINARY, Buffer.from('x'), { mask: true }), 'WS_ERR_UNEXPECTED_MASK', 1002],
+      ['a message larger than maxPayload', frame(OPCODE.BINARY, Buffer.alloc(70_000), { mask: false }), 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 1009]
+    ]
+
+    for (const [name, bytes, code, closeCode] of hostileFrames) {
+      it(`closes an outbound connection on ${name} from the server with ${closeCode} and a typed error`, async () => {
+        const server = await handMadeServer((socket) => {
+          socket.resume()
+          socket.write(bytes)
+        })
+        bench.defer(async () => server.close())
+        const conn = await bench.dial(bench.transport({ maxPayload: 65_536, closeTimeout: 200 }), multiaddr(`/ip4/127.0.0.1/tcp/${server.port}/ws`), recordingUpgrader())
+        const evt = conn.status === 'open' ? await pEvent<'close', StreamCloseEvent>(conn, 'close') : undefined
+        expect((evt?.error as any)?.name).to.equal('WebSocketProtocolError')
+        expect((evt?.error as any)?.code).to.equal(code)
+        expect((evt?.error as any)?.closeCode).to.equal(closeCode)
       })
     }
 
