@@ -5,7 +5,8 @@
 import { expect } from 'chai'
 import { pEvent } from 'p-event'
 import { Bench } from './fixtures/bench.js'
-import { ListenerChild, lastJson, runScript } from './fixtures/child.js'
+import { lastJson, runScript } from './fixtures/child.js'
+import { slowConsumer } from './fixtures/scenarios.js'
 import { OPCODE, frame } from './fixtures/frames.js'
 import { RawPeer } from './fixtures/net.js'
 import { chaoticSizes, prng, receiveAll, sendAll } from './fixtures/transfer.js'
@@ -13,29 +14,6 @@ import { recordingUpgrader } from './fixtures/upgrader.js'
 import type { MultiaddrConnection } from '@libp2p/interface'
 
 const MiB = 1024 * 1024
-
-/**
- * The receiver runs in a child whose V8 young generation is capped
- * (`--max-semi-space-size=1`), so its RSS shows retained memory rather than
- * the nursery V8 would otherwise grow to ~48 MiB for any 64 MiB stream.
- */
-export async function slowConsumer (totalBytes: number, takeBytes: number, everyMs: number): Promise<{ sent: Awaited<ReturnType<typeof sendAll>>, received: { bytes: number, sha256: string, rssGrowth: number, peakHeld: number }, exit: number | null }> {
-  const bench = new Bench()
-  const child = await ListenerChild.start({ slowReader: { bytes: takeBytes, everyMs, expectBytes: totalBytes } }, { exposeGc: true, execArgv: ['--max-semi-space-size=1'] })
-
-  try {
-    const maConn = await bench.dial(bench.transport(), child.addr!, recordingUpgrader(), AbortSignal.timeout(10_000))
-    const chunk = 64 * 1024
-    const sent = await sendAll(maConn, Array.from({ length: Math.ceil(totalBytes / chunk) }, () => chunk))
-    const received = await child.next('hash', Math.max(60_000, 4 * everyMs * totalBytes / takeBytes)) as any
-    await bench.release()
-    const exit = await child.exit()
-    return { sent, received, exit: exit.code }
-  } finally {
-    await bench.release()
-    child.kill()
-  }
-}
 
 describe('ROBUSTNESS backpressure and integrity', function () {
   this.timeout(60_000)

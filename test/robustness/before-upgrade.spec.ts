@@ -11,6 +11,7 @@ import { Bench, eventually } from './fixtures/bench.js'
 import { RawPeer, hostPort, probe, upgradeRequest } from './fixtures/net.js'
 import { captureClientHello } from './fixtures/tls.js'
 import { silentSockets, slowloris } from './fixtures/attacks.js'
+import { attackTarget } from './fixtures/target.js'
 
 describe('ROBUSTNESS before the upgrade', function () {
   this.timeout(30_000)
@@ -23,7 +24,7 @@ describe('ROBUSTNESS before the upgrade', function () {
     it('destroys 100 silent sockets at the handshake timeout (+200 ms), still serves, tracks none after', async () => {
       const HANDSHAKE_TIMEOUT_MS = 600
       const listening = await bench.listen({ handshakeTimeout: HANDSHAKE_TIMEOUT_MS })
-      const result = await silentSockets({ addr: listening.addr, timeToServe: async () => bench.timeToServe(listening) }, bench, { count: 100, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS })
+      const result = await silentSockets(attackTarget(bench, listening), bench, { count: 100, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS })
 
       expect(result.servedInMs, 'a dial during the attack').to.be.lessThan(1000)
       expect(result.openAfterDeadline, 'sockets still open at the timeout + 200 ms').to.equal(0)
@@ -49,7 +50,7 @@ describe('ROBUSTNESS before the upgrade', function () {
       const listening = await bench.listen({ handshakeTimeout: HANDSHAKE_TIMEOUT_MS })
       const delay = monitorEventLoopDelay({ resolution: 10 })
       delay.enable()
-      const result = await slowloris({ addr: listening.addr, timeToServe: async () => bench.timeToServe(listening) }, bench, { count: 100, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS, byteEveryMs: 250 })
+      const result = await slowloris(attackTarget(bench, listening), bench, { count: 100, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS, byteEveryMs: 250 })
       delay.disable()
 
       expect(result.bytesDripped, 'the clients kept sending').to.be.greaterThan(100 * 2)

@@ -2,7 +2,6 @@
  * ROBUSTNESS 15, 16, 21: the dial side, and error hygiene on both sides.
  * Fast sizes here (200 aborted dials); 1 000 run in full-scale.slow.ts.
  */
-import { getEventListeners } from 'node:events'
 import tls from 'node:tls'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
@@ -11,103 +10,11 @@ import { selfSignedCertificate } from '../fixtures/certificate.js'
 import { Bench, eventually } from './fixtures/bench.js'
 import { OPCODE, frame } from './fixtures/frames.js'
 import { RawPeer, handMadeServer, hostPort, sleep, upgradeRequest } from './fixtures/net.js'
+import { abortEveryPhase, clientHandles } from './fixtures/scenarios.js'
 import { liar, tarpit } from './fixtures/servers.js'
 import { recordingUpgrader } from './fixtures/upgrader.js'
 import type { HostileServer } from './fixtures/servers.js'
 import type { MultiaddrConnection, StreamCloseEvent } from '@libp2p/interface'
-
-/** Client-side sockets of this process */
-export function clientHandles (): number {
-  return process.getActiveResourcesInfo().filter(type => type === 'TCPSocketWrap' || type === 'TLSWrap').length
-}
-
-export type AbortPhase = 'before connect' | 'before the 101' | 'mid-TLS' | 'mid-upgrade' | 'after upgrade'
-
-export interface AbortRun {
-  dials: number
-  aborted: number
-  notAbortError: string[]
-  slowestRejectMs: number
-  leftOnServers: number
-  listenerSockets: number
-  listenersOnSharedSignal: number
-}
-
-/** ROBUSTNESS 15: `perPhase` dials aborted at each phase */
-export async function abortEveryPhase (bench: Bench, perPhase: number): Promise<AbortRun> {
-  const pit = await tarpit()
-  bench.defer(async () => pit.close())
-  const listening = await bench.listen({}, recordingUpgrader())
-  const transport = bench.transport({ handshakeTimeout: 30_000 })
-  const shared = new AbortController()
-  const upgrader = recordingUpgrader({ outbound: 'hang' })
-  const passing = recordingUpgrader()
-  const notAbortError: string[] = []
-  let slowestRejectMs = 0
-  let aborted = 0
-  let dials = 0
-
-  async function abortedDial (addr: ReturnType<HostileServer['addr']>, when: () => Promise<void>, up = upgrader): Promise<void> {
-    const controller = new AbortController()
-    dials++
-    const dialing = transport.dial(addr, { upgrader: up, signal: controller.signal }).then(
-      (conn) => { (conn as unknown as MultiaddrConnection).abort(new Error('not expected')); return new Error('the dial resolved') },
-      (err: Error) => err
-    )
-    await when()
-    const abortedAt = Date.now()
-    controller.abort()
-    const err = await dialing
-    slowestRejectMs = Math.max(slowestRejectMs, Date.now() - abortedAt)
-    aborted++
-
-    if (err.name !== 'AbortError') {
-      notAbortError.push(`${err.name}: ${err.message}`)
-    }
-  }
-
-  const phases: Record<AbortPhase, () => Promise<void>> = {
-    'before connect': async () => abortedDial(pit.addr(), async () => {}),
-    'before the 101': async () => {
-      const seen = pit.accepted.length
-      await abortedDial(pit.addr(), async () => { await eventually(() => pit.accepted.length > seen, 2000, 1) })
-    },
-    'mid-TLS': async () => {
-      const seen = pit.accepted.length
-      await abortedDial(pit.addr('/tls/ws'), async () => {
-        await eventually(() => pit.accepted.length > seen && pit.accepted[pit.accepted.length - 1].bytesRead > 0, 2000, 1)
-      })
-    },
-    'mid-upgrade': async () => {
-      const next = listening.upgrader.nextInbound()
-      await abortedDial(listening.addr, async () => { await next; await sleep(1) })
-    },
-    'after upgrade': async () => {
-      dials++
-      const conn = await transport.dial(listening.addr, { upgrader: passing, signal: shared.signal }) as unknown as MultiaddrConnection
-      conn.abort(new Error('done'))
-    }
-  }
-
-  // interleave the phases so each one runs while the others leave state behind
-  for (let i = 0; i < perPhase; i++) {
-    await Promise.all(Object.values(phases).map(async phase => phase()))
-  }
-
-  await eventually(() => pit.closedCount() === pit.accepted.length && listening.socketCount() === 0, 2000)
-  const listenersOnSharedSignal = getEventListeners(shared.signal, 'abort').length
-  shared.abort()
-
-  return {
-    dials,
-    aborted,
-    notAbortError,
-    slowestRejectMs,
-    leftOnServers: pit.accepted.length - pit.closedCount(),
-    listenerSockets: listening.socketCount(),
-    listenersOnSharedSignal
-  }
-}
 
 describe('ROBUSTNESS dial side and error hygiene', function () {
   this.timeout(60_000)
