@@ -31,8 +31,12 @@ async function createNode (): ReturnType<typeof createLibp2p<{ ping: ReturnType<
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    // discovery goes under peerDiscovery, not services, or libp2p never hears its peers
-    peerDiscovery: [pubsubPeerDiscovery({ interval: 10_000 })],
+    // discovery goes under peerDiscovery, not services, or libp2p never hears
+    // its peers. A node announces when it starts listening, greets peers that
+    // connect to it, and re-announces every `interval` ms; two peers that are
+    // not connected to each other can miss the first and wait for the next,
+    // so this example re-announces every second (the default is 10 s)
+    peerDiscovery: [pubsubPeerDiscovery({ interval: 1_000 })],
     services: {
       // discovery finds the router under the name `pubsub`
       pubsub: gossipsub() as any,
