@@ -9,7 +9,8 @@ import { expect } from 'chai'
 import { webSockets } from '../../src/index.js'
 import { components } from '../fixtures/upgrader.js'
 import { ListenerChild } from './fixtures/child.js'
-import { OPCODE, closeCodeIn, closePayload, frame, parseFrames } from './fixtures/frames.js'
+import { OPCODE, closeCodeIn, frame, parseFrames } from './fixtures/frames.js'
+import { MALFORMED_FRAMES } from './fixtures/malformed.js'
 import { RawPeer, sleep } from './fixtures/net.js'
 import { recordingUpgrader } from './fixtures/upgrader.js'
 import type { AddressInfo } from 'node:net'
@@ -28,33 +29,6 @@ function messageBytes (peer: RawPeer): Buffer {
   const frames = parseFrames(peer.body()).frames.filter(f => f.opcode === OPCODE.BINARY || f.opcode === OPCODE.CONTINUATION || f.opcode === OPCODE.TEXT)
   return Buffer.concat(frames.map(f => f.payload))
 }
-
-interface Malformed {
-  name: string
-  bytes: () => Buffer
-  code: string
-  closeCode: number
-  headers?: string
-}
-
-export const MALFORMED: Malformed[] = [
-  { name: 'a reserved data opcode (0x3)', bytes: () => frame(0x3, Buffer.from('abcd')), code: 'WS_ERR_INVALID_OPCODE', closeCode: 1002 },
-  { name: 'a reserved control opcode (0xB)', bytes: () => frame(0xb, Buffer.from('abcd')), code: 'WS_ERR_INVALID_OPCODE', closeCode: 1002 },
-  { name: 'an unmasked client frame', bytes: () => frame(OPCODE.BINARY, Buffer.from('abcd'), { mask: false }), code: 'WS_ERR_EXPECTED_MASK', closeCode: 1002 },
-  { name: 'RSV1 without a negotiated extension', bytes: () => frame(OPCODE.BINARY, Buffer.from('abcd'), { rsv1: true }), code: 'WS_ERR_UNEXPECTED_RSV_1', closeCode: 1002 },
-  { name: 'RSV1 after a permessage-deflate offer', bytes: () => frame(OPCODE.BINARY, Buffer.from('abcd'), { rsv1: true }), code: 'WS_ERR_UNEXPECTED_RSV_1', closeCode: 1002, headers: 'Sec-WebSocket-Extensions: permessage-deflate\r\n' },
-  { name: 'RSV2 and RSV3 set', bytes: () => frame(OPCODE.BINARY, Buffer.from('abcd'), { rsv2: true, rsv3: true }), code: 'WS_ERR_UNEXPECTED_RSV_2_3', closeCode: 1002 },
-  { name: 'a 126-byte ping (control frame > 125 B)', bytes: () => frame(OPCODE.PING, Buffer.alloc(126)), code: 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', closeCode: 1002 },
-  { name: 'a fragmented ping (control frame with FIN=0)', bytes: () => frame(OPCODE.PING, Buffer.from('x'), { fin: false }), code: 'WS_ERR_EXPECTED_FIN', closeCode: 1002 },
-  { name: 'close code 1005 (may not be sent)', bytes: () => frame(OPCODE.CLOSE, closePayload(1005)), code: 'WS_ERR_INVALID_CLOSE_CODE', closeCode: 1002 },
-  { name: 'close code 999', bytes: () => frame(OPCODE.CLOSE, closePayload(999)), code: 'WS_ERR_INVALID_CLOSE_CODE', closeCode: 1002 },
-  { name: 'a one-byte close payload', bytes: () => frame(OPCODE.CLOSE, Buffer.from([3])), code: 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', closeCode: 1002 },
-  { name: 'a continuation without a start', bytes: () => frame(OPCODE.CONTINUATION, Buffer.from('abcd')), code: 'WS_ERR_INVALID_OPCODE', closeCode: 1002 },
-  { name: 'a new message inside a fragmented one', bytes: () => Buffer.concat([frame(OPCODE.BINARY, Buffer.from('a'), { fin: false }), frame(OPCODE.BINARY, Buffer.from('b'))]), code: 'WS_ERR_INVALID_OPCODE', closeCode: 1002 },
-  { name: 'a 64-bit length with the MSB set', bytes: () => frame(OPCODE.BINARY, Buffer.alloc(0), { declaredLength: 2n ** 63n + 5n, lengthEncoding: 64 }), code: 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', closeCode: 1009 },
-  { name: 'a text frame that is not UTF-8', bytes: () => frame(OPCODE.TEXT, Buffer.from([0xff, 0xfe, 0xfd])), code: 'WS_ERR_INVALID_UTF8', closeCode: 1007 },
-  { name: 'a close reason that is not UTF-8', bytes: () => frame(OPCODE.CLOSE, closePayload(1000, Buffer.from([0xc3, 0x28]))), code: 'WS_ERR_INVALID_UTF8', closeCode: 1007 }
-]
 
 describe('ROBUSTNESS framing after the upgrade', function () {
   this.timeout(30_000)
@@ -85,7 +59,7 @@ describe('ROBUSTNESS framing after the upgrade', function () {
       child?.kill()
     })
 
-    for (const malformed of MALFORMED) {
+    for (const malformed of MALFORMED_FRAMES) {
       it(`closes on ${malformed.name} with ${malformed.closeCode} and ${malformed.code}`, async () => {
         await ready()
         const peer = await RawPeer.upgraded(child.addr!, peers, malformed.headers)
