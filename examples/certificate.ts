@@ -7,7 +7,9 @@ import { generate } from 'selfsigned'
 
 /** PEM key and certificate */
 export interface Certificate {
+  /** PEM private key */
   key: string
+  /** PEM certificate */
   cert: string
 }
 

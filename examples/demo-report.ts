@@ -8,7 +8,9 @@ import type { TimedNodeEvent } from '../src/cli/events.js'
 
 /** What the demo learnt about one node */
 export interface NodeState {
+  /** `node-0`, `node-1`, … */
   name: string
+  /** Known once the node reported `starting` */
   peerId?: string
   /** demo time (ms) when the process was spawned */
   spawnedAt: number
@@ -23,7 +25,13 @@ export interface NodeState {
   /** listen addresses, without `/p2p/…` */
   addrs: string[]
   /** node time and addresses of the first announcement */
-  firstAnnounce?: { ms: number, addrs: string[] }
+  firstAnnounce?: {
+    /** node time */
+    ms: number
+    /** the record's addresses, without `/p2p/…` */
+    addrs: string[]
+  }
+  /** Records announced */
   announces: number
   /** announcements that carried no address (the #2902 symptom; should stay 0) */
   emptyAnnounces: number
@@ -31,7 +39,9 @@ export interface NodeState {
   found: Map<string, number>
   /** peer id → ping round trips, ms */
   pings: Map<string, number[]>
+  /** Pings that failed */
   pingFailures: number
+  /** Node time it stopped */
   stoppedMs?: number
 }
 
@@ -62,8 +72,17 @@ export function renderTable (header: string[], rows: string[][]): string {
   return [line(header), line(widths.map(w => '─'.repeat(w))), ...rows.map(line)].join('\n')
 }
 
+/** One race check: whether it held, and what it says */
+export interface RaceCheck {
+  /** whether it held on every node */
+  ok: boolean
+  /** the line printed for it */
+  text: string
+}
+
 /** The whole swarm, fed one event at a time */
 export class SwarmState {
+  /** every node, in spawn order */
   readonly nodes: NodeState[] = []
 
   /** registers a node about to be spawned at demo time `at` */
@@ -176,7 +195,7 @@ export class SwarmState {
   }
 
   /** The #2902 checks, one line each: true when the race was handled on every node */
-  raceChecks (): Array<{ ok: boolean, text: string }> {
+  raceChecks (): RaceCheck[] {
     const n = this.nodes.length
     const before = this.nodes.filter(s => s.subscribedBeforeBind === true).length
     const empty = this.nodes.reduce((sum, s) => sum + s.emptyAnnounces, 0)

@@ -53,8 +53,9 @@ export interface NodeCommandOptions {
   durationMs?: number
   /** Delay the listeners' bind by this many ms (shows discovery handling the start-up race) */
   bindDelayMs: number
-  /** PEM files for `/tls/ws` and `/wss` listeners */
+  /** PEM certificate file for `/tls/ws` and `/wss` listeners */
   certFile?: string
+  /** PEM key file for `/tls/ws` and `/wss` listeners */
   keyFile?: string
   /** PEM file of a CA to trust when dialing `wss` */
   caFile?: string
@@ -70,20 +71,50 @@ export interface NodeCommandOptions {
 
 /** Options of `tolerant-ws dial` after parsing */
 export interface DialCommandOptions {
+  /** The address to dial */
   target: Multiaddr
   /** Whole dial + ping budget, ms */
   timeoutMs: number
+  /** PEM file of a CA to trust for `wss` */
   caFile?: string
+  /** Accept any certificate for `wss` */
   insecure: boolean
+  /** Print only the interop line */
   json: boolean
 }
 
+/** `--help`, `help <command>` or `<command> --help` */
+export interface HelpCommand {
+  /** Always `'help'` */
+  command: 'help'
+  /** The command whose help to show; the general help when absent */
+  topic?: 'node' | 'dial'
+}
+
+/** `--version` */
+export interface VersionCommand {
+  /** Always `'version'` */
+  command: 'version'
+}
+
+/** `tolerant-ws node …` */
+export interface NodeCommand {
+  /** Always `'node'` */
+  command: 'node'
+  /** Its parsed options */
+  options: NodeCommandOptions
+}
+
+/** `tolerant-ws dial …` */
+export interface DialCommand {
+  /** Always `'dial'` */
+  command: 'dial'
+  /** Its parsed options */
+  options: DialCommandOptions
+}
+
 /** A parsed command line */
-export type Command =
-  | { command: 'help', topic?: 'node' | 'dial' }
-  | { command: 'version' }
-  | { command: 'node', options: NodeCommandOptions }
-  | { command: 'dial', options: DialCommandOptions }
+export type Command = HelpCommand | VersionCommand | NodeCommand | DialCommand
 
 const COMMANDS = ['node', 'dial', 'help']
 

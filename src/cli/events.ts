@@ -4,21 +4,132 @@
  * own; the demo reads the JSON form.
  */
 
+/** The node was created: its identity and configuration */
+export interface StartingEvent {
+  /** Always `'starting'` */
+  event: 'starting'
+  /** Our peer id */
+  peerId: string
+  /** Discovery topics */
+  topics: string[]
+  /** `--listen` addresses as given */
+  listen: string[]
+  /** `--bootstrap` addresses as given */
+  bootstrap: string[]
+}
+
+/** Discovery subscribed to one of its topics */
+export interface SubscribedEvent {
+  /** Always `'subscribed'` */
+  event: 'subscribed'
+  /** The topic subscribed to */
+  topic: string
+  /** Whether a listener was bound already (false shows the #2902 race) */
+  listening: boolean
+}
+
+/** A listener is bound */
+export interface ListeningEvent {
+  /** Always `'listening'` */
+  event: 'listening'
+  /** Its addresses, each ending in `/p2p/<our peer id>` */
+  addrs: string[]
+  /** Whether discovery had subscribed before this bind */
+  subscribedBeforeBind: boolean
+}
+
+/** Discovery published our record */
+export interface AnnounceEvent {
+  /** Always `'announce'` */
+  event: 'announce'
+  /** The topic published to */
+  topic: string
+  /** 1 for the first record on this topic, then 2, 3, … */
+  seq: number
+  /** The addresses inside the record, decoded from the bytes published */
+  addrs: string[]
+}
+
+/** A connection opened */
+export interface ConnectedEvent {
+  /** Always `'connected'` */
+  event: 'connected'
+  /** The remote peer */
+  peerId: string
+  /** The remote address of the connection */
+  remoteAddr: string
+  /** `inbound`: the remote dialled us; `outbound`: we dialled */
+  direction: 'inbound' | 'outbound'
+}
+
+/** A connection closed */
+export interface DisconnectedEvent {
+  /** Always `'disconnected'` */
+  event: 'disconnected'
+  /** The remote peer */
+  peerId: string
+  /** The remote address of the connection */
+  remoteAddr: string
+}
+
+/** Discovery emitted a peer */
+export interface PeerEvent {
+  /** Always `'peer'` */
+  event: 'peer'
+  /** The discovered peer */
+  peerId: string
+  /** The addresses from its record */
+  addrs: string[]
+  /** Whether this peer was discovered before (its record changed or was repeated) */
+  again: boolean
+}
+
+/** A ping answered */
+export interface PingEvent {
+  /** Always `'ping'` */
+  event: 'ping'
+  /** The peer pinged */
+  peerId: string
+  /** Round trip, ms */
+  rttMs: number
+}
+
+/** A ping failed */
+export interface PingFailedEvent {
+  /** Always `'ping-failed'` */
+  event: 'ping-failed'
+  /** The peer pinged */
+  peerId: string
+  /** The error, on one line */
+  error: string
+}
+
+/** The node stopped */
+export interface StoppedEvent {
+  /** Always `'stopped'` */
+  event: 'stopped'
+  /** `SIGINT`, `SIGTERM` or `--duration …s elapsed` */
+  reason: string
+}
+
 /** Something that happened on a node; `ms` is added when it is reported */
 export type NodeEvent =
-  | { event: 'starting', peerId: string, topics: string[], listen: string[], bootstrap: string[] }
-  | { event: 'subscribed', topic: string, listening: boolean }
-  | { event: 'listening', addrs: string[], subscribedBeforeBind: boolean }
-  | { event: 'announce', topic: string, seq: number, addrs: string[] }
-  | { event: 'connected', peerId: string, remoteAddr: string, direction: 'inbound' | 'outbound' }
-  | { event: 'disconnected', peerId: string, remoteAddr: string }
-  | { event: 'peer', peerId: string, addrs: string[], again: boolean }
-  | { event: 'ping', peerId: string, rttMs: number }
-  | { event: 'ping-failed', peerId: string, error: string }
-  | { event: 'stopped', reason: string }
+  | StartingEvent
+  | SubscribedEvent
+  | ListeningEvent
+  | AnnounceEvent
+  | ConnectedEvent
+  | DisconnectedEvent
+  | PeerEvent
+  | PingEvent
+  | PingFailedEvent
+  | StoppedEvent
 
-/** A reported event: the event plus milliseconds since the node's start */
-export type TimedNodeEvent = NodeEvent & { ms: number }
+/** A reported event: the event plus `ms`, milliseconds since the node's start */
+export type TimedNodeEvent = NodeEvent & {
+  /** Milliseconds since the node's start */
+  ms: number
+}
 
 /** `12D3KooWAbCd…uvwxyz`: enough to tell peers apart on one screen */
 export function shortPeerId (peerId: string): string {
@@ -62,12 +173,18 @@ export class EventPrinter {
   private readonly write: (line: string) => void
   private readonly startedAt: number
 
+  /**
+   * @param json - JSON lines instead of human lines
+   * @param write - writes one line (without its newline)
+   * @param startedAt - `performance.now()` at the node's start
+   */
   constructor (json: boolean, write: (line: string) => void, startedAt: number = performance.now()) {
     this.json = json
     this.write = write
     this.startedAt = startedAt
   }
 
+  /** Writes one event */
   print (e: NodeEvent): void {
     const ms = Math.round(performance.now() - this.startedAt)
     this.write(this.json ? JSON.stringify({ ...e, ms }) : `${stamp(ms)} ${describeEvent(e)}`)

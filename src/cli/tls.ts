@@ -20,9 +20,13 @@ export class CommandError extends Error {
 
 /** The TLS-related flags of a command */
 export interface TlsFlags {
+  /** `--cert`: PEM certificate to listen with */
   certFile?: string
+  /** `--key`: PEM key to listen with */
   keyFile?: string
+  /** `--ca`: PEM CA to trust when dialing */
   caFile?: string
+  /** `--insecure`: accept any certificate when dialing */
   insecure: boolean
 }
 

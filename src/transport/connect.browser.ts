@@ -13,8 +13,6 @@ import type { ConnectOptions } from './connect.js'
 import type { DialTarget } from './address.js'
 import type { MultiaddrConnection } from '@libp2p/interface'
 
-export type { ConnectOptions }
-
 /**
  * The URL a browser dials: the target's URL, with the host replaced by the
  * SNI name when the address pins an IP and names a host.

@@ -10,16 +10,35 @@ import type { ComponentLogger, Connection, CreateListenerOptions, DialTransportO
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ProgressEvent } from 'progress-events'
 
+/**
+ * The libp2p components the transport uses. In a libp2p node they are
+ * provided automatically.
+ */
 export interface WebSocketsComponents {
+  /** Creates the `libp2p:websockets…` loggers */
   logger: ComponentLogger
+  /**
+   * libp2p's event bus: listeners take `certificate:provision` and
+   * `certificate:renew` (auto-TLS) from it
+   */
   events: TypedEventTarget<Libp2pEvents>
+  /** When present, dial and listener counters are registered under `libp2p_websockets_*` */
   metrics?: Metrics
 }
 
+/**
+ * Progress events `dial()` reports through `options.onProgress`:
+ * `websockets:open-connection` as the WebSocket is opened, then the
+ * upgrader's (encryption, multiplexing).
+ */
 export type WebSocketsDialEvents =
   OutboundConnectionUpgradeEvents |
   ProgressEvent<'websockets:open-connection'>
 
+/**
+ * The WebSocket transport; create it with `webSockets()`. Dials with `ws` in
+ * Node.js and the native `WebSocket` in browsers; listens in Node.js only.
+ */
 export class WebSocketsTransport implements Transport<WebSocketsDialEvents> {
   readonly [transportSymbol] = true
   readonly [Symbol.toStringTag] = 'tolerant-ws'
@@ -41,6 +60,14 @@ export class WebSocketsTransport implements Transport<WebSocketsDialEvents> {
     this.dialFilter = this.dialFilter.bind(this)
   }
 
+  /**
+   * Opens a WebSocket to `ma` and upgrades it to a libp2p connection.
+   *
+   * @throws {AbortError} when `options.signal` aborts
+   * @throws {TimeoutError} when the WebSocket handshake exceeds `handshakeTimeout`
+   * @throws {ConnectionFailedError} when the socket cannot be opened (an
+   * `UpgradeRejectedError` when the server answered the upgrade wrongly)
+   */
   async dial (ma: Multiaddr, options: DialTransportOptions<WebSocketsDialEvents>): Promise<Connection> {
     if (options.signal?.aborted === true) {
       throw new AbortError('Dial was aborted before it started')
@@ -70,6 +97,11 @@ export class WebSocketsTransport implements Transport<WebSocketsDialEvents> {
     }
   }
 
+  /**
+   * A listener for `/ws`, `/tls/ws` and `/wss` addresses (Node.js only).
+   *
+   * @throws {UnsupportedOperationError} in a browser
+   */
   createListener (options: CreateListenerOptions): Listener {
     return createListener({
       logger: this.components.logger,
