@@ -104,8 +104,11 @@ describe('ROBUSTNESS 22. loss, delay and partition between network namespaces', 
     const b = new RemoteNode('B', lab.spawnIn(lab.nsB, script, [config(lab.ipB)]))
     nodes.push(a, b)
     await Promise.all([a.ready(), b.ready()])
-    const addrB = `${b.addrs.find(addr => addr.includes(lab!.ipB)) ?? ''}/p2p/${b.peerId}`
-    const addrA = `${a.addrs.find(addr => addr.includes(lab!.ipA)) ?? ''}/p2p/${a.peerId}`
+    const withPeer = (addr: string | undefined, peer: string): string => addr == null ? '' : addr.includes('/p2p/') ? addr : `${addr}/p2p/${peer}`
+    const addrB = withPeer(b.addrs.find(addr => addr.includes(lab!.ipB)), b.peerId)
+    const addrA = withPeer(a.addrs.find(addr => addr.includes(lab!.ipA)), a.peerId)
+    expect(addrB, `B's addresses: ${b.addrs.join(', ')}`).to.include(lab.ipB)
+    expect(addrA, `A's addresses: ${a.addrs.join(', ')}`).to.include(lab.ipA)
 
     // a clean link first
     const first = await a.request('dial', { addr: addrB, timeoutMs: 10_000 })
