@@ -3,12 +3,16 @@
  * identify) over one implementation: a listener, a dialer, or a swarm of
  * dialers for the simultaneous-dial scenario.
  */
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createBenchNode } from './impls.js'
 import { memorySnapshot, serve } from './proc.js'
 import { runTransfer, serveThroughput } from './throughput.js'
 import type { ImplName, RawConn } from './impls.js'
 import type { Stream } from '@libp2p/interface'
+
+/** one dial + ping that takes longer than this counts as a failure */
+const ITERATION_TIMEOUT_MS = 10_000
 
 export const THROUGHPUT_PROTOCOL = '/tolerant-ws/bench/throughput/1.0.0'
 
@@ -42,6 +46,11 @@ serve({
     return { addr: node.getMultiaddrs()[0].toString(), peerId: node.peerId.toString() }
   },
 
+  async cpu () {
+    const c = process.cpuUsage()
+    return { seconds: (c.user + c.system) / 1e6 }
+  },
+
   async connections () {
     return { count: node?.getConnections().length ?? 0 }
   },
@@ -54,17 +63,28 @@ serve({
   async handshake ({ impl, addr, n }: { impl: ImplName, addr: string, n: number }) {
     const d = await dialer(impl)
     const ma = multiaddr(addr)
+    const remote = peerIdFromString(addr.split('/p2p/')[1])
     const samples: number[] = []
+    const errors: Record<string, number> = {}
+    let failures = 0
 
     for (let k = 0; k < n; k++) {
+      // a stalled dial or ping fails this iteration instead of the run
+      const signal = AbortSignal.timeout(ITERATION_TIMEOUT_MS)
       const start = performance.now()
-      const conn = await d.dial(ma)
-      await d.services.ping.ping(ma)
-      samples.push(performance.now() - start)
-      await d.hangUp(conn.remotePeer)
+      try {
+        await d.dial(ma, { signal })
+        await d.services.ping.ping(ma, { signal })
+        samples.push(performance.now() - start)
+      } catch (err: any) {
+        failures++
+        const key = errorKey(err)
+        errors[key] = (errors[key] ?? 0) + 1
+      }
+      await d.hangUp(remote)
     }
 
-    return { samples }
+    return { samples, failures, errors }
   },
 
   async throughput ({ impl, addr, bytes, direction }: { impl: ImplName, addr: string, bytes: number, direction: 'up' | 'down' }) {
@@ -73,8 +93,10 @@ serve({
     const conn = await d.dial(ma)
     const stream = await conn.newStream(THROUGHPUT_PROTOCOL)
     try {
+      const cpu = process.cpuUsage()
       const seconds = await runTransfer(streamToRaw(stream), direction, bytes)
-      return { seconds }
+      const used = process.cpuUsage(cpu)
+      return { seconds, cpuSeconds: (used.user + used.system) / 1e6 }
     } finally {
       await stream.close().catch(() => {})
       await d.hangUp(conn.remotePeer)

@@ -7,6 +7,9 @@ import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 
 interface Request { id: number, cmd: string, args: unknown }
+
+/** No single request to a child may take longer than this */
+const CALL_TIMEOUT_MS = 5 * 60_000
 interface Response { id: number, ok: boolean, result?: unknown, error?: string }
 interface Notice { event: string, data: unknown }
 
@@ -59,14 +62,22 @@ export class Peer {
     })
   }
 
-  async call<T = any>(cmd: string, args: unknown = {}): Promise<T> {
+  /** Rejects after `timeoutMs` so that no scenario can hang the run */
+  async call<T = any>(cmd: string, args: unknown = {}, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
     if (this.exited) {
       throw new Error(`peer ${this.child.pid ?? '?'} has exited`)
     }
 
     const id = this.nextId++
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new Error(`${cmd} did not answer within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.pending.set(id, {
+        resolve: (v) => { clearTimeout(timer); resolve(v) },
+        reject: (e) => { clearTimeout(timer); reject(e) }
+      })
       this.child.send({ id, cmd, args } satisfies Request)
     })
   }

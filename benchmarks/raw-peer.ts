@@ -19,12 +19,20 @@ function use (name: ImplName): RawImpl {
 }
 
 serve({
-  async listen ({ impl: name }: { impl: ImplName }) {
+  /** `idle`: accept and hold connections, attach nothing to them (the memory scenario) */
+  async listen ({ impl: name, idle }: { impl: ImplName, idle?: boolean }) {
     server = await use(name).listen((conn) => {
       accepted++
-      serveThroughput(conn)
+      if (idle !== true) {
+        serveThroughput(conn)
+      }
     })
     return { addr: server.addr }
+  },
+
+  async cpu () {
+    const c = process.cpuUsage()
+    return { seconds: (c.user + c.system) / 1e6 }
   },
 
   async memory () {
@@ -49,8 +57,10 @@ serve({
   async throughput ({ impl: name, addr, bytes, direction }: { impl: ImplName, addr: string, bytes: number, direction: 'up' | 'down' }) {
     const conn = await use(name).dial(addr)
     try {
+      const cpu = process.cpuUsage()
       const seconds = await runTransfer(conn, direction, bytes)
-      return { seconds }
+      const used = process.cpuUsage(cpu)
+      return { seconds, cpuSeconds: (used.user + used.system) / 1e6 }
     } finally {
       await conn.close()
     }

@@ -222,16 +222,17 @@ export function renderMarkdown (res: Results, svgName: string): string {
 
   if (res.throughput != null) {
     out.push('### 3. Throughput (MiB/s)\n')
-    out.push(`${s.transferBytes / 2 ** 20} MiB in 64 KiB writes over one connection (raw) or one stream (full stack: noise + yamux), × ${s.transferRepeats} repeats, after a 16 MiB warm-up. Up = dialer → listener, down = listener → dialer. "no bufferutil" runs both processes with \`WS_NO_BUFFER_UTIL=1\` (masking in JavaScript).\n`)
+    out.push(`${s.transferBytes / 2 ** 20} MiB in 64 KiB writes over one connection (raw) or one stream (full stack: noise + yamux), × ${s.transferRepeats} repeats, after a 16 MiB warm-up. Up = dialer → listener, down = listener → dialer. CPU: CPU time ÷ wall time of the dialer/listener process during the transfer (1.00 = one core busy). "no bufferutil" runs both processes with \`WS_NO_BUFFER_UTIL=1\` (masking in JavaScript).\n`)
     const labels = [...new Set([...Object.keys(res.throughput.raw), ...Object.keys(res.throughput.stack)])]
     const rr = res.throughput.raw[REF]
     const sr = res.throughput.stack[REF]
-    out.push(table(['', 'raw up', 'raw down', 'raw ÷ ref (up / down)', 'stack up', 'stack down', 'stack ÷ ref (up / down)'],
+    const cpu = (t: ThroughputResult | undefined): string => t?.cpu == null ? '–' : `${t.cpu.up.dialer.toFixed(2)}/${t.cpu.up.listener.toFixed(2)} · ${t.cpu.down.dialer.toFixed(2)}/${t.cpu.down.listener.toFixed(2)}`
+    out.push(table(['', 'raw up', 'raw down', 'raw ÷ ref (up / down)', 'raw CPU up · down', 'stack up', 'stack down', 'stack ÷ ref (up / down)', 'stack CPU up · down'],
       labels.map(l => {
         const r = res.throughput!.raw[l]
         const st = res.throughput!.stack[l]
-        return [l, formatFigure(r?.up, 0), formatFigure(r?.down, 0), `${ratioTo(med(r?.up), med(rr?.up))} / ${ratioTo(med(r?.down), med(rr?.down))}`,
-          formatFigure(st?.up, 0), formatFigure(st?.down, 0), st == null ? '–' : `${ratioTo(med(st?.up), med(sr?.up))} / ${ratioTo(med(st?.down), med(sr?.down))}`]
+        return [l, formatFigure(r?.up, 0), formatFigure(r?.down, 0), `${ratioTo(med(r?.up), med(rr?.up))} / ${ratioTo(med(r?.down), med(rr?.down))}`, cpu(r),
+          formatFigure(st?.up, 0), formatFigure(st?.down, 0), st == null ? '–' : `${ratioTo(med(st?.up), med(sr?.up))} / ${ratioTo(med(st?.down), med(sr?.down))}`, cpu(st)]
       })))
   }
 

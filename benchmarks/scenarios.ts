@@ -47,12 +47,12 @@ function peerOptions (options: Options, variant: Variant, role: string): PeerOpt
 
 interface Pair { variant: Variant, listener: Peer, dialer: Peer, addr: string }
 
-async function startPairs (options: Options, vs: Variant[], script: string): Promise<Pair[]> {
+async function startPairs (options: Options, vs: Variant[], script: string, idle = false): Promise<Pair[]> {
   const pairs: Pair[] = []
 
   for (const variant of vs) {
     const listener = await spawnPeer(script, peerOptions(options, variant, 'listener'))
-    const { addr } = await listener.call('listen', { impl: variant.impl })
+    const { addr } = await listener.call('listen', { impl: variant.impl, idle })
     const dialer = await spawnPeer(script, peerOptions(options, variant, 'dialer'))
     pairs.push({ variant, listener, dialer, addr })
   }
@@ -72,24 +72,27 @@ export interface LatencyResult {
   perSecond: Figure
   distribution: Record<string, number>
   samples: number
+  /** iterations that failed or took longer than 10 s (full stack only) */
+  failures: number
+  errors: Record<string, number>
 }
 
 async function latencyScenario (options: Options, progress: Progress, title: string, script: string, cmd: string, impls: ImplName[], n: number, warmup: number, repeats: number): Promise<Record<string, LatencyResult>> {
   const vs = impls.filter(i => options.impls.includes(i)).map(impl => ({ label: impl, impl }))
   const pairs = await startPairs(options, vs, script)
-  const runs = new Map<string, { p50: number[], p90: number[], p99: number[], perSecond: number[], all: number[] }>()
+  const runs = new Map<string, { p50: number[], p90: number[], p99: number[], perSecond: number[], all: number[], failures: number, errors: Record<string, number> }>()
 
   try {
     for (const p of pairs) {
       progress(`${title}: warm-up ${p.variant.label}`)
       await p.dialer.call(cmd, { impl: p.variant.impl, addr: p.addr, n: warmup })
-      runs.set(p.variant.label, { p50: [], p90: [], p99: [], perSecond: [], all: [] })
+      runs.set(p.variant.label, { p50: [], p90: [], p99: [], perSecond: [], all: [], failures: 0, errors: {} })
     }
 
     for (let r = 0; r < repeats; r++) {
       for (const p of pairs) {
         progress(`${title}: ${p.variant.label}, repeat ${r + 1}/${repeats}, ${n} dials`)
-        const { samples } = await p.dialer.call<{ samples: number[] }>(cmd, { impl: p.variant.impl, addr: p.addr, n })
+        const { samples, failures, errors } = await p.dialer.call<{ samples: number[], failures?: number, errors?: Record<string, number> }>(cmd, { impl: p.variant.impl, addr: p.addr, n })
         const s = summarize(samples)
         const run = runs.get(p.variant.label)!
         run.p50.push(s.p50)
@@ -97,6 +100,8 @@ async function latencyScenario (options: Options, progress: Progress, title: str
         run.p99.push(s.p99)
         run.perSecond.push(1000 / s.mean)
         run.all.push(...samples)
+        run.failures += failures ?? 0
+        addErrors(run.errors, errors ?? {})
       }
     }
   } finally {
@@ -111,7 +116,9 @@ async function latencyScenario (options: Options, progress: Progress, title: str
       p99: figure(run.p99),
       perSecond: figure(run.perSecond),
       distribution: distribution(run.all),
-      samples: run.all.length
+      samples: run.all.length,
+      failures: run.failures,
+      errors: run.errors
     }
   }
   return out
@@ -129,17 +136,22 @@ export async function fullStack (options: Options, progress: Progress): Promise<
   return latencyScenario(options, progress, 'full stack', './node-peer.js', 'handshake', LIBP2P_IMPLS, s.stackDials, s.stackWarmup, s.stackRepeats)
 }
 
+/** CPU time ÷ wall time of each process during a transfer (1 = one core busy) */
+export interface CpuShare { dialer: number, listener: number }
+
 export interface ThroughputResult {
   /** MiB/s */
   up: Figure
   down: Figure
+  /** median CPU share of each process while transferring */
+  cpu: { up: CpuShare, down: CpuShare }
 }
 
 async function transfers (options: Options, progress: Progress, title: string, script: string, vs: Variant[]): Promise<Record<string, ThroughputResult>> {
   const s = options.sizes
   const mib = s.transferBytes / (1024 * 1024)
   const pairs = await startPairs(options, vs, script)
-  const runs = new Map<string, { up: number[], down: number[] }>()
+  const runs = new Map<string, { up: number[], down: number[], upCpu: CpuShare[], downCpu: CpuShare[] }>()
 
   try {
     for (const p of pairs) {
@@ -147,15 +159,19 @@ async function transfers (options: Options, progress: Progress, title: string, s
       for (const direction of ['up', 'down']) {
         await p.dialer.call('throughput', { impl: p.variant.impl, addr: p.addr, bytes: Math.min(s.transferBytes, 16 * 1024 * 1024), direction })
       }
-      runs.set(p.variant.label, { up: [], down: [] })
+      runs.set(p.variant.label, { up: [], down: [], upCpu: [], downCpu: [] })
     }
 
     for (let r = 0; r < s.transferRepeats; r++) {
       for (const p of pairs) {
         for (const direction of ['up', 'down'] as const) {
           progress(`${title}: ${p.variant.label} ${direction}, repeat ${r + 1}/${s.transferRepeats}, ${mib} MiB`)
-          const { seconds } = await p.dialer.call<{ seconds: number }>('throughput', { impl: p.variant.impl, addr: p.addr, bytes: s.transferBytes, direction })
-          runs.get(p.variant.label)![direction].push(mib / seconds)
+          const lc = await p.listener.call<{ seconds: number }>('cpu')
+          const { seconds, cpuSeconds } = await p.dialer.call<{ seconds: number, cpuSeconds: number }>('throughput', { impl: p.variant.impl, addr: p.addr, bytes: s.transferBytes, direction })
+          const lc2 = await p.listener.call<{ seconds: number }>('cpu')
+          const run = runs.get(p.variant.label)!
+          run[direction].push(mib / seconds)
+          run[`${direction}Cpu`].push({ dialer: cpuSeconds / seconds, listener: (lc2.seconds - lc.seconds) / seconds })
         }
       }
     }
@@ -165,7 +181,8 @@ async function transfers (options: Options, progress: Progress, title: string, s
 
   const out: Record<string, ThroughputResult> = {}
   for (const [label, run] of runs) {
-    out[label] = { up: figure(run.up), down: figure(run.down) }
+    const share = (xs: CpuShare[]): CpuShare => ({ dialer: figure(xs.map(x => x.dialer)).median, listener: figure(xs.map(x => x.listener)).median })
+    out[label] = { up: figure(run.up), down: figure(run.down), cpu: { up: share(run.upCpu), down: share(run.downCpu) } }
   }
   return out
 }
@@ -210,7 +227,7 @@ export async function rawConcurrency (options: Options, progress: Progress, n: n
     for (const impl of options.impls) {
       progress(`concurrency: ${n} simultaneous raw dials, ${impl}, repeat ${r + 1}/${repeats}`)
       // a fresh pair each time: peak RSS and per-connection memory start clean
-      const [pair] = await startPairs(options, [{ label: impl, impl }], './raw-peer.js')
+      const [pair] = await startPairs(options, [{ label: impl, impl }], './raw-peer.js', true)
       try {
         const base = await pair.listener.call('memory')
         const res = await pair.dialer.call('concurrent', { impl, addr: pair.addr, n })

@@ -1,9 +1,16 @@
 /**
  * A `ws` WebSocket as a libp2p `MultiaddrConnection`.
  *
- * - writes: every chunk is one binary message; all chunks of one `sendData`
- *   go out in one corked write; backpressure follows the socket's real
- *   `drain` once `maxBufferedAmount` bytes wait.
+ * - writes: all chunks of one `sendData` go out in one corked write. Runs of
+ *   small chunks (a muxer's frame header and its payload, a handshake
+ *   message) are joined into one binary message, so the remote parses and
+ *   dispatches one message instead of several; a chunk of
+ *   {@link COALESCE_BYTES} or more is its own message and is never copied.
+ *   Backpressure follows the socket's real `drain` once `maxBufferedAmount`
+ *   bytes wait.
+ * - per connection there are no bound functions or closures: the event
+ *   listeners are module-level functions (named after the event, as in `ws`)
+ *   that find their connection through a symbol on the WebSocket or socket.
  * - reads: `pause()`/`resume()` pause the TCP socket itself.
  * - `close()` sends a Close frame and destroys the socket after `closeTimeout`;
  *   `abort()` destroys it at once.
@@ -27,6 +34,21 @@ export interface WebSocketConnectionInit extends Omit<AbstractMultiaddrConnectio
   closeTimeout: number
 }
 
+/**
+ * Chunks smaller than this are joined with their neighbours into one
+ * message (copying is cheaper than a message each); a joined message is
+ * flushed once it reaches this size.
+ */
+export const COALESCE_BYTES = 16 * 1024
+
+/** Options of every `websocket.send()`: one object, not one per call */
+const SEND_OPTIONS = { binary: true, compress: false } as const
+
+/** The connection a WebSocket or its socket belongs to */
+const kConnection = Symbol('tolerant-ws:connection')
+
+interface Owned { [kConnection]?: WebSocketConnection }
+
 /** Close code for a normal closure (RFC 6455 §7.4.1) */
 const NORMAL_CLOSURE = 1000
 /** Close code `ws` reports when the socket ended without a Close frame */
@@ -40,6 +62,7 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
   private closeTimer?: ReturnType<typeof setTimeout>
   private protocolError?: WebSocketProtocolError
   private closingLocally = false
+  private closeHandled = false
 
   constructor (init: WebSocketConnectionInit) {
     super(init)
@@ -48,21 +71,21 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     this.socket = init.socket
     this.maxBufferedAmount = init.maxBufferedAmount
     this.closeTimeout = init.closeTimeout
-    this.websocket.binaryType = 'nodebuffer'
+    if (this.websocket.binaryType !== 'nodebuffer') {
+      this.websocket.binaryType = 'nodebuffer'
+    }
 
-    this.websocketOnMessage = this.websocketOnMessage.bind(this)
-    this.websocketOnError = this.websocketOnError.bind(this)
-    this.websocketOnClose = this.websocketOnClose.bind(this)
-    this.socketOnDrain = this.socketOnDrain.bind(this)
-
-    this.websocket.on('message', this.websocketOnMessage)
-    this.websocket.on('error', this.websocketOnError)
-    this.websocket.once('close', this.websocketOnClose)
-    this.socket.on('drain', this.socketOnDrain)
+    ;(this.websocket as Owned)[kConnection] = this
+    ;(this.socket as Owned)[kConnection] = this
+    this.websocket.on('message', websocketOnMessage)
+    this.websocket.on('error', websocketOnError)
+    // `ws` emits 'close' once
+    this.websocket.on('close', websocketOnClose)
+    this.socket.on('drain', socketOnDrain)
 
     // the remote may have gone between the upgrade and now
     if (this.websocket.readyState === WebSocket.CLOSED) {
-      queueMicrotask(() => { this.websocketOnClose(ABNORMAL_CLOSURE) })
+      queueMicrotask(() => { this.onWebSocketClose(ABNORMAL_CLOSURE) })
     }
   }
 
@@ -72,14 +95,18 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
       return { sentBytes: data.byteLength, canSendMore: true }
     }
 
-    this.socket.cork()
+    const bufs = [...data]
 
-    try {
-      for (const buf of data) {
-        this.websocket.send(buf, { binary: true, compress: false })
+    if (bufs.length === 1) {
+      this.websocket.send(bufs[0], SEND_OPTIONS)
+    } else {
+      this.socket.cork()
+
+      try {
+        this.sendCoalesced(bufs)
+      } finally {
+        this.socket.uncork()
       }
-    } finally {
-      this.socket.uncork()
     }
 
     const canSendMore = this.websocket.bufferedAmount < this.maxBufferedAmount
@@ -87,7 +114,7 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     if (!canSendMore && !this.socket.writableNeedDrain) {
       // the socket is under its own high-water mark so it will not emit
       // 'drain' - let the writer continue on the next turn
-      setImmediate(this.socketOnDrain)
+      setImmediate(connectionOnImmediateDrain, this)
     }
 
     return { sentBytes: data.byteLength, canSendMore }
@@ -130,6 +157,40 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     })
   }
 
+  /**
+   * One message per chunk of {@link COALESCE_BYTES} or more; consecutive
+   * smaller chunks are joined into one message of at most about that size.
+   */
+  private sendCoalesced (bufs: Uint8Array[]): void {
+    let first = 0
+    let pending = 0
+
+    for (let i = 0; i <= bufs.length; i++) {
+      const buf: Uint8Array | undefined = bufs[i]
+      const large = buf != null && buf.byteLength >= COALESCE_BYTES
+
+      // flush the run of small chunks before a large chunk, at the end, or
+      // once the run is big enough
+      if (buf == null || large || pending >= COALESCE_BYTES) {
+        if (i - first === 1) {
+          this.websocket.send(bufs[first], SEND_OPTIONS)
+        } else if (i - first > 1) {
+          this.websocket.send(Buffer.concat(bufs.slice(first, i), pending), SEND_OPTIONS)
+        }
+
+        first = i
+        pending = 0
+      }
+
+      if (large) {
+        this.websocket.send(buf, SEND_OPTIONS)
+        first = i + 1
+      } else if (buf != null) {
+        pending += buf.byteLength
+      }
+    }
+  }
+
   sendPause (): void {
     this.websocket.pause()
   }
@@ -138,11 +199,8 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     this.websocket.resume()
   }
 
-  private websocketOnMessage (data: Buffer): void {
-    this.onData(data)
-  }
-
-  private websocketOnError (err: Error & { code?: string }): void {
+  /** @internal called by {@link websocketOnError} */
+  onWebSocketError (err: Error & { code?: string }): void {
     // `ws` has already sent the matching Close frame; make sure the socket
     // goes even when the remote never answers it
     this.protocolError = new WebSocketProtocolError(err.message, err.code, closeCodeFor(err.code))
@@ -151,10 +209,16 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     this.closeTimer = setTimeout(() => { this.websocket.terminate() }, this.closeTimeout)
   }
 
-  private websocketOnClose (code: number): void {
+  /** @internal called by {@link websocketOnClose} */
+  onWebSocketClose (code: number): void {
+    if (this.closeHandled) {
+      return
+    }
+
+    this.closeHandled = true
     this.clearCloseTimer()
-    this.socket.removeListener('drain', this.socketOnDrain)
-    this.websocket.removeListener('message', this.websocketOnMessage)
+    this.socket.removeListener('drain', socketOnDrain)
+    this.websocket.removeListener('message', websocketOnMessage)
     this.log('websocket closed with code %d', code)
 
     if (this.protocolError != null) {
@@ -166,7 +230,8 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     }
   }
 
-  private socketOnDrain (): void {
+  /** @internal called by {@link socketOnDrain} */
+  onSocketDrain (): void {
     if (this.websocket.bufferedAmount < this.maxBufferedAmount) {
       this.safeDispatchEvent('drain')
     }
@@ -178,6 +243,26 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
       this.closeTimer = undefined
     }
   }
+}
+
+function websocketOnMessage (this: WebSocket & Owned, data: Buffer): void {
+  this[kConnection]?.onData(data)
+}
+
+function websocketOnError (this: WebSocket & Owned, err: Error & { code?: string }): void {
+  this[kConnection]?.onWebSocketError(err)
+}
+
+function websocketOnClose (this: WebSocket & Owned, code: number): void {
+  this[kConnection]?.onWebSocketClose(code)
+}
+
+function socketOnDrain (this: Duplex & Owned): void {
+  this[kConnection]?.onSocketDrain()
+}
+
+function connectionOnImmediateDrain (connection: WebSocketConnection): void {
+  connection.onSocketDrain()
 }
 
 export function toMultiaddrConnection (init: WebSocketConnectionInit): MultiaddrConnection {
