@@ -7,6 +7,7 @@ import type { Results } from './report.js'
 const COLORS: Record<string, string> = {
   'tolerant-ws': '#1b7f3b',
   'tolerant-ws (no bufferutil)': '#7cc38f',
+  'tolerant-ws (compare)': '#a3a3a3',
   '@libp2p/websockets': '#c2410c',
   '@libp2p/tcp': '#1d4ed8',
   ws: '#6b7280',

@@ -77,6 +77,10 @@ export interface Options {
   /** output file prefix under the output directory */
   name: string
   outDir: string
+  /** another build's dist/src/index.js, measured as `tolerant-ws (compare)` */
+  compare?: string
+  /** another build's dist/src/discovery/index.js, measured as `ours (compare)` */
+  compareDiscovery?: string
   /** pubsub router for the discovery scenario */
   router: 'gossipsub' | 'floodsub'
 }
@@ -91,6 +95,8 @@ const HELP = `npm run bench -- [options]
   --out=DIR               output directory (default benchmarks/results)
   --router=R              discovery pubsub router: floodsub (default) or gossipsub
   --set=key=value         override one size (see benchmarks/config.ts)
+  --compare=PATH          also measure another build of tolerant-ws (PATH = its dist/src/index.js)
+  --compare-discovery=PATH  also measure another build's discovery (PATH = its dist/src/discovery/index.js)
 `
 
 export function parseArgs (argv: string[], defaultOutDir: string): Options {
@@ -136,6 +142,12 @@ export function parseArgs (argv: string[], defaultOutDir: string): Options {
         break
       case '--profile':
         options.profileDir = value !== '' ? value : `${defaultOutDir}/profiles`
+        break
+      case '--compare-discovery':
+        options.compareDiscovery = value
+        break
+      case '--compare':
+        options.compare = value
         break
       case '--name':
         options.name = value

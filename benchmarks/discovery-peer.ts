@@ -20,7 +20,7 @@ import { pubsubPeerDiscovery as referenceDiscovery } from '@libp2p/pubsub-peer-d
 import { createLibp2p } from 'libp2p'
 import { LOOPBACK_ALLOW, transportFactory } from './impls.js'
 import { notify, serve } from './proc.js'
-import { pubsubPeerDiscovery } from '../src/discovery/index.js'
+import { pubsubPeerDiscovery as ourDiscovery } from '../src/discovery/index.js'
 import type { PeerInfo } from '@libp2p/interface'
 
 export interface DiscoveryStart {
@@ -49,6 +49,10 @@ serve({
   async start ({ stack, router, bootstrapAddr, total }: DiscoveryStart) {
     const found = new Set<string>()
     let convergedAt: number | undefined
+    // TOLERANT_WS_DISCOVERY_DIST: another build's dist/src/discovery/index.js (--compare-discovery)
+    const pubsubPeerDiscovery: typeof ourDiscovery = process.env.TOLERANT_WS_DISCOVERY_DIST != null
+      ? (await import(process.env.TOLERANT_WS_DISCOVERY_DIST)).pubsubPeerDiscovery
+      : ourDiscovery
     const discoveryFactory: any = stack === 'ours' ? pubsubPeerDiscovery() : referenceDiscovery()
     const capture = (components: any): any => {
       const discovery = discoveryFactory(components)

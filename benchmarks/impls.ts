@@ -74,7 +74,10 @@ function passThroughUpgrader (onInbound: (maConn: MultiaddrConnection) => void):
 export async function transportFactory (impl: ImplName): Promise<(components: any) => Transport> {
   switch (impl) {
     case 'tolerant-ws': {
-      const { webSockets } = await import('../src/index.js')
+      // TOLERANT_WS_DIST: another build of this package, for before/after runs (--compare)
+      const { webSockets } = process.env.TOLERANT_WS_DIST != null
+        ? await import(process.env.TOLERANT_WS_DIST) as typeof import('../src/index.js')
+        : await import('../src/index.js')
       return webSockets()
     }
     case '@libp2p/websockets': {
@@ -107,6 +110,9 @@ function maConnToRaw (maConn: MultiaddrConnection): RawConn {
 
 function libp2pRaw (impl: ImplName): RawImpl {
   let transport: Transport | undefined
+  let lastAddr: string | undefined
+  let lastMa: ReturnType<typeof multiaddr> | undefined
+  const outboundUpgrader = passThroughUpgrader(() => {})
   const get = async (): Promise<Transport> => {
     transport ??= (await transportFactory(impl))(transportComponents())
     return transport
@@ -124,8 +130,14 @@ function libp2pRaw (impl: ImplName): RawImpl {
     },
     async dial (addr) {
       const t = await get()
-      const maConn = await t.dial(multiaddr(addr), {
-        upgrader: passThroughUpgrader(() => {}),
+      // libp2p dials an already parsed multiaddr: parse once, outside the timing
+      if (addr !== lastAddr) {
+        lastAddr = addr
+        lastMa = multiaddr(addr)
+      }
+      const maConn = await t.dial(lastMa!, {
+        upgrader: outboundUpgrader,
+        // libp2p hands every dial its own signal
         signal: new AbortController().signal
       } as any) as unknown as MultiaddrConnection
       return maConnToRaw(maConn)

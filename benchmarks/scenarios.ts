@@ -24,6 +24,10 @@ export const NO_BUFFERUTIL = { WS_NO_BUFFER_UTIL: '1' }
 export function variants (options: Options, withoutBufferutil: boolean): Variant[] {
   const out: Variant[] = options.impls.map(impl => ({ label: impl, impl }))
 
+  if (options.compare != null && options.impls.includes('tolerant-ws')) {
+    out.splice(1, 0, { label: 'tolerant-ws (compare)', impl: 'tolerant-ws', env: { TOLERANT_WS_DIST: options.compare } })
+  }
+
   if (withoutBufferutil) {
     for (const impl of ['tolerant-ws', 'ws'] as ImplName[]) {
       if (options.impls.includes(impl)) {
@@ -78,7 +82,7 @@ export interface LatencyResult {
 }
 
 async function latencyScenario (options: Options, progress: Progress, title: string, script: string, cmd: string, impls: ImplName[], n: number, warmup: number, repeats: number): Promise<Record<string, LatencyResult>> {
-  const vs = impls.filter(i => options.impls.includes(i)).map(impl => ({ label: impl, impl }))
+  const vs = variants(options, false).filter(v => impls.includes(v.impl))
   const pairs = await startPairs(options, vs, script)
   const runs = new Map<string, { p50: number[], p90: number[], p99: number[], perSecond: number[], all: number[], failures: number, errors: Record<string, number> }>()
 
@@ -224,17 +228,18 @@ export async function rawConcurrency (options: Options, progress: Progress, n: n
   const acc = new Map<string, { time: number[], failures: number, errors: Record<string, number>, peak: number[], lh: number[], lr: number[], dh: number[], dr: number[] }>()
 
   for (let r = 0; r < repeats; r++) {
-    for (const impl of options.impls) {
-      progress(`concurrency: ${n} simultaneous raw dials, ${impl}, repeat ${r + 1}/${repeats}`)
+    for (const variant of variants(options, false)) {
+      const impl = variant.impl
+      progress(`concurrency: ${n} simultaneous raw dials, ${variant.label}, repeat ${r + 1}/${repeats}`)
       // a fresh pair each time: peak RSS and per-connection memory start clean
-      const [pair] = await startPairs(options, [{ label: impl, impl }], './raw-peer.js', true)
+      const [pair] = await startPairs(options, [variant], './raw-peer.js', true)
       try {
         const base = await pair.listener.call('memory')
         const res = await pair.dialer.call('concurrent', { impl, addr: pair.addr, n })
         // let the listener finish accepting what the dialer saw connected
         await waitFor(async () => (await pair.listener.call('memory')).accepted >= res.connected, 5000)
         const after = await pair.listener.call('memory')
-        const a = acc.get(impl) ?? { time: [], failures: 0, errors: {}, peak: [], lh: [], lr: [], dh: [], dr: [] }
+        const a = acc.get(variant.label) ?? { time: [], failures: 0, errors: {}, peak: [], lh: [], lr: [], dh: [], dr: [] }
         a.time.push(res.totalMs)
         a.failures += res.failures
         addErrors(a.errors, res.errors)
@@ -245,7 +250,7 @@ export async function rawConcurrency (options: Options, progress: Progress, n: n
           a.dh.push((res.after.heapUsed - res.before.heapUsed) / res.connected)
           a.dr.push((res.after.rss - res.before.rss) / res.connected)
         }
-        acc.set(impl, a)
+        acc.set(variant.label, a)
         await pair.dialer.call('closeAll')
       } finally {
         await stopPairs([pair])
@@ -286,15 +291,15 @@ export async function stackConcurrency (options: Options, progress: Progress): P
   const n = s.concurrentStack
   const out: Record<string, ConcurrencyResult> = {}
 
-  for (const impl of LIBP2P_IMPLS.filter(i => options.impls.includes(i))) {
+  for (const variant of variants(options, false).filter(v => LIBP2P_IMPLS.includes(v.impl))) {
+    const impl = variant.impl
     const time: number[] = []
     const peak: number[] = []
     const errors: Record<string, number> = {}
     let failures = 0
 
     for (let r = 0; r < s.concurrencyRepeats; r++) {
-      progress(`concurrency: ${n} simultaneous full-stack dials, ${impl}, repeat ${r + 1}/${s.concurrencyRepeats} (starting ${n} nodes)`)
-      const variant = { label: impl, impl }
+      progress(`concurrency: ${n} simultaneous full-stack dials, ${variant.label}, repeat ${r + 1}/${s.concurrencyRepeats} (starting ${n} nodes)`)
       const listener = await spawnPeer('./node-peer.js', peerOptions(options, variant, 'listener'))
       const swarms: Peer[] = []
       try {
@@ -306,7 +311,7 @@ export async function stackConcurrency (options: Options, progress: Progress): P
           swarms.push(peer)
           await peer.call('swarm', { impl, count })
         }
-        progress(`concurrency: ${n} simultaneous full-stack dials, ${impl}, repeat ${r + 1}/${s.concurrencyRepeats}`)
+        progress(`concurrency: ${n} simultaneous full-stack dials, ${variant.label}, repeat ${r + 1}/${s.concurrencyRepeats}`)
         const results = await Promise.all(swarms.map(async p => p.call('swarmDial', { addr })))
         time.push(Math.max(...results.map(x => x.totalMs)))
         for (const x of results) {
@@ -319,7 +324,7 @@ export async function stackConcurrency (options: Options, progress: Progress): P
       }
     }
 
-    out[impl] = { dials: n, timeMs: figure(time), failures, errors, listenerPeakRss: figure(peak) }
+    out[variant.label] = { dials: n, timeMs: figure(time), failures, errors, listenerPeakRss: figure(peak) }
   }
 
   return out
@@ -343,18 +348,22 @@ export interface DiscoveryResult {
 export async function discovery (options: Options, progress: Progress): Promise<Record<string, DiscoveryResult>> {
   const s = options.sizes
   const out: Record<string, DiscoveryResult> = {}
-  const stacks = ['ours', 'reference'] as const
+  const stacks: Array<{ label: string, stack: 'ours' | 'reference', env?: Record<string, string> }> = [
+    { label: 'ours', stack: 'ours' },
+    ...(options.compareDiscovery != null ? [{ label: 'ours (compare)', stack: 'ours' as const, env: { TOLERANT_WS_DISCOVERY_DIST: options.compareDiscovery } }] : []),
+    { label: 'reference', stack: 'reference' }
+  ]
   const acc = new Map<string, { conv: number[], spread: number[], timeouts: number, unconverged: number, missing: string[] }>()
 
   for (let r = 0; r < s.discoveryRepeats; r++) {
-    for (const stack of stacks) {
-      progress(`discovery: ${s.discoveryNodes} nodes, ${stack}, repeat ${r + 1}/${s.discoveryRepeats} (starting processes)`)
+    for (const { label, stack, env } of stacks) {
+      progress(`discovery: ${s.discoveryNodes} nodes, ${label}, repeat ${r + 1}/${s.discoveryRepeats} (starting processes)`)
       const peers: Peer[] = []
       const converged: number[] = []
       const starts: number[] = []
       try {
         for (let i = 0; i < s.discoveryNodes; i++) {
-          const p = await spawnPeer('./discovery-peer.js', peerOptions(options, { label: `discovery-${stack}`, impl: 'tolerant-ws' }, `node${i}`))
+          const p = await spawnPeer('./discovery-peer.js', peerOptions(options, { label: `discovery-${label}`, impl: 'tolerant-ws', env }, `node${i}`))
           p.on('converged', (d: { at: number }) => { converged.push(d.at) })
           peers.push(p)
         }
@@ -366,9 +375,9 @@ export async function discovery (options: Options, progress: Progress): Promise<
           starts.push(x.startedAt)
         }
         const lastStart = Math.max(...starts)
-        progress(`discovery: ${s.discoveryNodes} nodes, ${stack}, repeat ${r + 1}/${s.discoveryRepeats} (waiting for convergence)`)
+        progress(`discovery: ${s.discoveryNodes} nodes, ${label}, repeat ${r + 1}/${s.discoveryRepeats} (waiting for convergence)`)
         const ok = await waitFor(async () => converged.length >= s.discoveryNodes, s.discoveryTimeoutMs)
-        const a = acc.get(stack) ?? { conv: [], spread: [], timeouts: 0, unconverged: 0, missing: [] }
+        const a = acc.get(label) ?? { conv: [], spread: [], timeouts: 0, unconverged: 0, missing: [] }
         a.spread.push(lastStart - Math.min(...starts))
         if (ok) {
           a.conv.push(Math.max(...converged) - lastStart)
@@ -379,7 +388,7 @@ export async function discovery (options: Options, progress: Progress): Promise<
           a.unconverged += s.discoveryNodes - converged.length
           a.conv.push(Infinity)
         }
-        acc.set(stack, a)
+        acc.set(label, a)
       } finally {
         await Promise.all(peers.map(async p => p.stop(5000)))
       }
