@@ -125,6 +125,7 @@ describe('ROBUSTNESS at full size', function () {
   it('17. closes under load (100 upgraded, 50 mid-upgrade, 50 silent, 50 slowloris) in < 1 s, once', async () => {
     const result = await closeUnderLoad(bench)
     console.log(`      ${JSON.stringify(result)}`)
+    expect(result.tracked).to.equal(250)
     expect(result.closeMs).to.be.lessThan(1000)
     expect(result.closeEvents).to.equal(1)
     expect(result.openOutbound + result.openRawPeers).to.equal(0)

@@ -21,6 +21,7 @@ describe('ROBUSTNESS lifecycle and limits', function () {
       const result = await closeUnderLoad(bench)
       console.log(`      ${JSON.stringify(result)}`)
 
+      expect(result.tracked, 'every socket tracked before close()').to.equal(250)
       expect(result.closeMs).to.be.lessThan(1000)
       expect(result.closeEvents).to.equal(1)
       expect(result.openOutbound, 'upgraded connections still open').to.equal(0)
