@@ -31,22 +31,23 @@ export interface Sizes {
   discoveryTimeoutMs: number
 }
 
+/** Under 2 minutes: smaller transfers, fewer simultaneous dials, 10 discovery nodes */
 export const QUICK: Sizes = {
   setupDials: 1000,
-  setupWarmup: 100,
+  setupWarmup: 50,
   setupRepeats: 2,
-  stackDials: 100,
-  stackWarmup: 20,
+  stackDials: 40,
+  stackWarmup: 10,
   stackRepeats: 2,
-  transferBytes: 64 * 1024 * 1024,
+  transferBytes: 32 * 1024 * 1024,
   transferRepeats: 1,
-  concurrentRaw: [2000],
-  concurrentStack: 500,
+  concurrentRaw: [1000],
+  concurrentStack: 50,
   concurrencyRepeats: 1,
   stackSwarmProcesses: 2,
-  discoveryNodes: 20,
+  discoveryNodes: 10,
   discoveryRepeats: 1,
-  discoveryTimeoutMs: 25_000
+  discoveryTimeoutMs: 20_000
 }
 
 export const FULL: Sizes = {

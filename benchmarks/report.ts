@@ -222,7 +222,7 @@ export function renderMarkdown (res: Results, svgName: string): string {
 
   if (res.throughput != null) {
     out.push('### 3. Throughput (MiB/s)\n')
-    out.push(`${s.transferBytes / 2 ** 20} MiB in 64 KiB writes over one connection (raw) or one stream (full stack: noise + yamux), × ${s.transferRepeats} repeats, after a 16 MiB warm-up. Up = dialer → listener, down = listener → dialer. CPU: CPU time ÷ wall time of the dialer/listener process during the transfer (1.00 = one core busy). "no bufferutil" runs both processes with \`WS_NO_BUFFER_UTIL=1\` (masking in JavaScript).\n`)
+    out.push(`${s.transferBytes / 2 ** 20} MiB in 64 KiB writes over one connection (raw) or one stream (full stack: noise + yamux), × ${s.transferRepeats} repeats, after a ${Math.min(s.transferBytes / 4, 16 * 2 ** 20) / 2 ** 20} MiB warm-up in each direction. Up = dialer → listener, down = listener → dialer. CPU: CPU time ÷ wall time of the dialer/listener process during the transfer (1.00 = one core busy). "no bufferutil" runs both processes with \`WS_NO_BUFFER_UTIL=1\` (masking in JavaScript).\n`)
     const labels = [...new Set([...Object.keys(res.throughput.raw), ...Object.keys(res.throughput.stack)])]
     const rr = res.throughput.raw[REF]
     const sr = res.throughput.stack[REF]

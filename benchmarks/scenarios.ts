@@ -161,7 +161,7 @@ async function transfers (options: Options, progress: Progress, title: string, s
     for (const p of pairs) {
       progress(`${title}: warm-up ${p.variant.label}`)
       for (const direction of ['up', 'down']) {
-        await p.dialer.call('throughput', { impl: p.variant.impl, addr: p.addr, bytes: Math.min(s.transferBytes, 16 * 1024 * 1024), direction })
+        await p.dialer.call('throughput', { impl: p.variant.impl, addr: p.addr, bytes: Math.min(s.transferBytes / 4, 16 * 1024 * 1024), direction })
       }
       runs.set(p.variant.label, { up: [], down: [], upCpu: [], downCpu: [] })
     }
@@ -305,12 +305,12 @@ export async function stackConcurrency (options: Options, progress: Progress): P
       try {
         const { addr } = await listener.call('listen', { impl })
         const per = Math.ceil(n / s.stackSwarmProcesses)
-        for (let k = 0; k < s.stackSwarmProcesses; k++) {
+        await Promise.all(Array.from({ length: s.stackSwarmProcesses }, async (_, k) => {
           const count = Math.min(per, n - k * per)
           const peer = await spawnPeer('./node-peer.js', peerOptions(options, variant, `swarm${k}`))
           swarms.push(peer)
           await peer.call('swarm', { impl, count })
-        }
+        }))
         progress(`concurrency: ${n} simultaneous full-stack dials, ${variant.label}, repeat ${r + 1}/${s.concurrencyRepeats}`)
         const results = await Promise.all(swarms.map(async p => p.call('swarmDial', { addr })))
         time.push(Math.max(...results.map(x => x.totalMs)))
@@ -362,10 +362,17 @@ export async function discovery (options: Options, progress: Progress): Promise<
       const converged: number[] = []
       const starts: number[] = []
       try {
-        for (let i = 0; i < s.discoveryNodes; i++) {
-          const p = await spawnPeer('./discovery-peer.js', peerOptions(options, { label: `discovery-${label}`, impl: 'tolerant-ws', env }, `node${i}`))
-          p.on('converged', (d: { at: number }) => { converged.push(d.at) })
-          peers.push(p)
+        // processes start in parallel; the nodes in them start below
+        const spawned = await Promise.allSettled(Array.from({ length: s.discoveryNodes }, async (_, i) =>
+          spawnPeer('./discovery-peer.js', peerOptions(options, { label: `discovery-${label}`, impl: 'tolerant-ws', env }, `node${i}`))))
+        for (const r of spawned) {
+          if (r.status === 'fulfilled') {
+            r.value.on('converged', (d: { at: number }) => { converged.push(d.at) })
+            peers.push(r.value)
+          }
+        }
+        if (peers.length < s.discoveryNodes) {
+          throw new Error(`only ${peers.length} of ${s.discoveryNodes} discovery processes started`)
         }
         // the bootstrap node first, then every other node at once
         const boot = await peers[0].call('start', { stack, router: options.router, total: s.discoveryNodes })
