@@ -141,22 +141,25 @@ describe('ROBUSTNESS before the upgrade', function () {
       clientHello = await captureClientHello()
     })
 
-    const inputs: Array<[string, () => Buffer | null]> = [
-      ['a plain GET /', () => Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')],
-      ['1 000 pipelined GETs', () => Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(1000))],
-      ['the HTTP/2 preface', () => Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')],
-      ['a TLS ClientHello', () => clientHello],
-      ['64 KiB of random bytes', () => randomBytes(64 * 1024)],
-      ['nothing but a FIN', () => null]
+    // Node's HTTP parser parses a whole chunk of pipelined requests (~40 ms
+    // for 1 000 on an idle machine) before the first answer goes out, so
+    // that one gets a looser bound; only one answer is ever written
+    const inputs: Array<[string, () => Buffer | null, number]> = [
+      ['a plain GET /', () => Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 100],
+      ['1 000 pipelined GETs', () => Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(1000)), 500],
+      ['the HTTP/2 preface', () => Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), 100],
+      ['a TLS ClientHello', () => clientHello, 100],
+      ['64 KiB of random bytes', () => randomBytes(64 * 1024), 100],
+      ['nothing but a FIN', () => null, 100]
     ]
 
-    for (const [name, input] of inputs) {
-      it(`answers or destroys ${name} on /ws within 100 ms and tracks nothing after`, async () => {
+    for (const [name, input, withinMs] of inputs) {
+      it(`answers or destroys ${name} on /ws within ${withinMs} ms and tracks nothing after`, async () => {
         const listening = await bench.listen({ handshakeTimeout: 5000 })
         const { peer, answeredAfterMs } = await probe(listening.addr, input(), 2000, bench.peers)
 
         expect(answeredAfterMs, 'answered or closed').to.be.a('number')
-        expect(answeredAfterMs).to.be.lessThan(100)
+        expect(answeredAfterMs).to.be.lessThan(withinMs)
         expect(peer.closed).to.equal(true)
         expect(peer.data().toString('latin1').split('HTTP/1.1 ').length - 1, 'responses').to.be.at.most(1)
         expect(listening.upgrader.inbound).to.have.lengthOf(0)
