@@ -25,14 +25,14 @@ function color (label: string): string {
 
 const WIDTH = 900
 const LABEL_W = 200
-const PLOT_W = WIDTH - LABEL_W - 40
+const PLOT_W = WIDTH - LABEL_W - 170
 
 function niceMax (v: number): number {
   if (!(v > 0)) {
     return 1
   }
   const p = 10 ** Math.floor(Math.log10(v))
-  for (const m of [1, 2, 2.5, 5, 10]) {
+  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) {
     if (m * p >= v) {
       return m * p
     }
@@ -54,7 +54,8 @@ function axis (x0: number, y: number, max: number, unit: string): string {
 
 function boxPlots (title: string, data: Record<string, { distribution: Record<string, number> }>, y0: number): { svg: string, height: number } {
   const rows = Object.entries(data)
-  const max = niceMax(Math.max(...rows.map(([, r]) => r.distribution.p99)))
+  // the axis ends at the widest p95; longer whiskers are clipped at the edge
+  const max = niceMax(Math.max(...rows.map(([, r]) => r.distribution.p95)))
   const x = (v: number): number => LABEL_W + (Math.min(v, max) / max) * PLOT_W
   const rowH = 26
   const parts: string[] = [`<text x="10" y="${y0 + 16}" class="title">${esc(title)}</text>`]
@@ -70,11 +71,13 @@ function boxPlots (title: string, data: Record<string, { distribution: Record<st
     parts.push(`<rect x="${x(d.p10)}" y="${mid - 8}" width="${Math.max(1, x(d.p90) - x(d.p10))}" height="16" fill="${color(label)}" fill-opacity="0.25" stroke="${color(label)}"/>`)
     parts.push(`<rect x="${x(d.p25)}" y="${mid - 8}" width="${Math.max(1, x(d.p75) - x(d.p25))}" height="16" fill="${color(label)}" fill-opacity="0.55"/>`)
     parts.push(`<line x1="${x(d.p50)}" y1="${mid - 10}" x2="${x(d.p50)}" y2="${mid + 10}" stroke="#000" stroke-width="2"/>`)
-    parts.push(`<text x="${x(d.p99) + 6}" y="${mid + 4}" class="value">p50 ${d.p50.toFixed(2)}</text>`)
+    const clipped = d.p99 > max
+    const labelX = clipped ? LABEL_W + PLOT_W + 4 : x(d.p99) + 6
+    parts.push(`<text x="${labelX}" y="${mid + 4}" class="value">p50 ${d.p50.toFixed(2)}${clipped ? ` · p99 ${d.p99.toFixed(1)} →` : ''}</text>`)
     y += rowH
   }
 
-  parts.push(axis(LABEL_W, y + 2, max, 'ms (whiskers p1–p99, box p10–p90, dark p25–p75, line p50)'))
+  parts.push(axis(LABEL_W, y + 2, max, 'ms, all samples pooled (whiskers p1–p99, box p10–p90, dark p25–p75, line p50)'))
   return { svg: parts.join('\n'), height: y - y0 + 44 }
 }
 
