@@ -3,7 +3,7 @@
  * bounded by `handshakeTimeout` and the caller's signal at every phase (TCP
  * connect, TLS, HTTP upgrade). Leaves no listener on the caller's signal.
  */
-import { AbortError, ConnectionFailedError, TimeoutError } from '@libp2p/interface'
+import { AbortError, ConnectionFailedError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { WebSocket } from 'ws'
 import { UpgradeRejectedError } from '../errors.js'
 import { toMultiaddrConnection } from './connection.js'
@@ -32,13 +32,22 @@ export async function connect (options: ConnectOptions): Promise<MultiaddrConnec
     throw new AbortError('Dial was aborted before it started')
   }
 
-  const websocket = new WebSocket(target.url, {
-    ...config.websocket,
-    ...(target.servername != null ? { servername: target.servername } : {}),
-    ...wsLimits(config),
-    perMessageDeflate: false,
-    followRedirects: false
-  })
+  let websocket: WebSocket
+
+  try {
+    websocket = new WebSocket(target.url, {
+      ...config.websocket,
+      ...(target.servername != null ? { servername: target.servername } : {}),
+      ...wsLimits(config),
+      perMessageDeflate: false,
+      followRedirects: false
+    })
+  } catch (err: any) {
+    // ws validates its options synchronously (e.g. an http.Agent for a wss URL)
+    options.metrics?.increment({ error: true })
+    throw new InvalidParametersError(`Cannot dial ${target.url} with these websocket options: ${err.message}`)
+  }
+
   let socket: Duplex | undefined
 
   return new Promise<MultiaddrConnection>((resolve, reject) => {

@@ -191,6 +191,15 @@ describe('webSockets() dial', function () {
     expect(err?.name).to.equal('ConnectionFailedError')
   })
 
+  it('rejects websocket options that ws refuses with InvalidParametersError', async () => {
+    const { addr } = await listen()
+    const agent = new http.Agent()
+    cleanup.push(() => { agent.destroy() })
+    const secure = multiaddr(addr.toString().replace('/ws', '/tls/ws'))
+    const err: any = await transport({ websocket: { agent } }).dial(secure, { upgrader, signal: AbortSignal.timeout(5000) }).catch((err: Error) => err)
+    expect(err?.name).to.equal('InvalidParametersError')
+  })
+
   it('dials /tls/sni/localhost/ws on an IP with that server name', async () => {
     const https = await selfSignedCertificate('localhost')
     const { addr } = await listen({ https }, '/ip4/127.0.0.1/tcp/0/tls/ws')
