@@ -103,4 +103,6 @@ if (values.json != null) {
   writeFileSync(values.json, JSON.stringify({ node: process.version, reference: version, results }, null, 2))
 }
 
+// the closing line CI counts: tolerant-ws's own results
+process.stdout.write(`robustness-compare: ${oursPassed} passed, ${results.length - oursPassed} failed\n`)
 process.exitCode = oursPassed === results.length ? 0 : 1
