@@ -249,7 +249,7 @@ export class SwarmState {
   /** who found whom, seconds after the finder started */
   matrix (): string {
     const rows = this.nodes.map(a => [a.name, ...this.nodes.map(b => {
-      if (a === b) return '·'
+      if (a === b) { return '·' }
       const t = b.peerId != null ? a.found.get(b.peerId) : undefined
       return t != null ? (t / 1000).toFixed(2) : '—'
     })])

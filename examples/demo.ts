@@ -89,7 +89,7 @@ function parseOptions (argv: string[]): DemoOptions {
   }
 
   const num = (flag: string, value: string | boolean | undefined, fallback: number, min: number, max: number): number => {
-    if (value == null) return fallback
+    if (value == null) { return fallback }
     const n = Number(value)
     if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
       usage(`--${flag} must be a number from ${min} to ${max}, got '${String(value)}'`)

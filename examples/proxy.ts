@@ -124,7 +124,7 @@ async function startProxy (): Promise<{ url: string, tunnels: string[], close():
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     tunnels,
     close: async () => {
-      for (const s of sockets) s.destroy()
+      for (const s of sockets) { s.destroy() }
       await new Promise<void>(resolve => { server.close(() => { resolve() }) })
     }
   }

@@ -138,7 +138,7 @@ export async function runNodeCommand (options: NodeCommandOptions, print: (e: No
   }
 
   const timer = options.pingIntervalMs > 0
-    ? setInterval(() => { for (const peerId of known.values()) pingPeer(peerId) }, options.pingIntervalMs)
+    ? setInterval(() => { for (const peerId of known.values()) { pingPeer(peerId) } }, options.pingIntervalMs)
     : undefined
   const reason = await stopped(stop, options.durationMs)
 

@@ -9,8 +9,8 @@
  */
 import { AbortError, ConnectionFailedError, TimeoutError } from '@libp2p/interface'
 import { toBrowserMultiaddrConnection } from './connection.browser.js'
-import type { ConnectOptions } from './connect.js'
 import type { DialTarget } from './address.js'
+import type { ConnectOptions } from './connect.js'
 import type { MultiaddrConnection } from '@libp2p/interface'
 
 /**

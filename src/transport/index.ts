@@ -22,8 +22,8 @@
  */
 import { verifyConfig } from './options.js'
 import { WebSocketsTransport } from './transport.js'
-import type { WebSocketsComponents } from './transport.js'
 import type { WebSocketsInit } from './options.js'
+import type { WebSocketsComponents } from './transport.js'
 import type { Transport } from '@libp2p/interface'
 
 export { WebSocketsAddr, SecureWebSocketsAddr } from './address.js'

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { createNodeSide } from './nodes.js'
 import { CHROMIUM_PATH, bundlePage, hasChromium, openPage, servePage } from './harness.js'
+import { createNodeSide } from './nodes.js'
 import type { BrowserSession, PageServer } from './harness.js'
 import type { NodeSide } from './nodes.js'
 import type { DialOutcome, SwarmResult, SwarmRun } from './protocol.js'

@@ -148,8 +148,8 @@ async function dial (addr: string, options: { handshakeTimeout: number, abortAft
   const signal: any = controller.signal
   const add = signal.addEventListener.bind(signal)
   const remove = signal.removeEventListener.bind(signal)
-  signal.addEventListener = (type: string, ...rest: any[]) => { if (type === 'abort') listeners++; add(type, ...rest) }
-  signal.removeEventListener = (type: string, ...rest: any[]) => { if (type === 'abort') listeners--; remove(type, ...rest) }
+  signal.addEventListener = (type: string, ...rest: any[]) => { if (type === 'abort') { listeners++ } add(type, ...rest) }
+  signal.removeEventListener = (type: string, ...rest: any[]) => { if (type === 'abort') { listeners-- } remove(type, ...rest) }
 
   const upgrader = {
     upgradeOutbound: async () => { throw new Error('the server under test never upgrades') }

@@ -102,7 +102,7 @@ describe('tolerant-ws (the CLI binary)', function () {
         assertOneLineError(result, 1, /dial .* (no answer within 1 s|failed)/)
         assert.ok(performance.now() - started < 15_000)
       } finally {
-        for (const socket of sockets) socket.destroy()
+        for (const socket of sockets) { socket.destroy() }
         await new Promise<void>(resolve => { server.close(() => { resolve() }) })
       }
     })

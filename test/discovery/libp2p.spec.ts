@@ -3,8 +3,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { TOPIC } from '../../src/discovery/index.js'
 import { encodeRecord } from '../../src/discovery/record.js'
-import { createDiscoveryNode, isPeerWithWs, isWs, waitForSubscriber } from './fixtures/nodes.js'
 import { measureFirstRecord } from './first-record.js'
+import { createDiscoveryNode, isPeerWithWs, isWs, waitForSubscriber } from './fixtures/nodes.js'
 import type { DiscoveryNode, Router } from './fixtures/nodes.js'
 
 describe('pubsubPeerDiscovery on real libp2p 3 nodes (our WebSocket transport, noise, yamux)', function () {

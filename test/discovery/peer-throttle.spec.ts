@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
 import { PeerThrottle } from '../../src/discovery/peer-throttle.js'
 import { createPeer } from './fixtures/mock-pubsub.js'
-import type { PeerInfo } from '@libp2p/interface'
 import type { TestPeer } from './fixtures/mock-pubsub.js'
+import type { PeerInfo } from '@libp2p/interface'
 
 function info (peer: TestPeer, ...addrs: string[]): PeerInfo {
   return { id: peer.peerId, multiaddrs: addrs.map(a => multiaddr(a)) }

@@ -6,8 +6,8 @@ import { PubSubPeerDiscovery, TOPIC, pubsubPeerDiscovery } from '../../src/disco
 import { Peer } from '../../src/discovery/peer.js'
 import { encodeRecord } from '../../src/discovery/record.js'
 import { createComponents, createPeer, signedMessage, unsignedMessage } from './fixtures/mock-pubsub.js'
-import type { PubSubPeerDiscoveryInit } from '../../src/discovery/index.js'
 import type { MockComponents, TestPeer } from './fixtures/mock-pubsub.js'
+import type { PubSubPeerDiscoveryInit } from '../../src/discovery/index.js'
 import type { PeerDiscovery, PeerInfo, Startable } from '@libp2p/interface'
 
 type Discovery = PeerDiscovery & Startable

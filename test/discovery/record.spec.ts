@@ -5,8 +5,8 @@ import { defaultInit } from '../../src/discovery/options.js'
 import { Peer } from '../../src/discovery/peer.js'
 import { decodeRecord, encodeRecord, judgeMessage } from '../../src/discovery/record.js'
 import { createPeer, signedMessage, unsignedMessage } from './fixtures/mock-pubsub.js'
-import type { JudgeOptions, RecordLimits, Verdict } from '../../src/discovery/record.js'
 import type { TestPeer } from './fixtures/mock-pubsub.js'
+import type { JudgeOptions, RecordLimits, Verdict } from '../../src/discovery/record.js'
 
 const TOPIC = '_peer-discovery._p2p._pubsub'
 const limits: RecordLimits = {

@@ -52,7 +52,7 @@ describe('demo report', () => {
 
   it('prints repeated pings and re-discoveries once', () => {
     const state = new SwarmState()
-    for (const e of healthy(state, 0, 1)) state.apply(0, e)
+    for (const e of healthy(state, 0, 1)) { state.apply(0, e) }
 
     assert.equal(state.apply(0, { event: 'ping', peerId: IDS[1], rttMs: 4, ms: 2000 }), undefined)
     assert.equal(state.apply(0, { event: 'peer', peerId: IDS[1], addrs: [ADDRS[1]], again: true, ms: 2100 }), undefined)
@@ -63,8 +63,8 @@ describe('demo report', () => {
     const state = new SwarmState()
     const a = healthy(state, 0, 1)
     const b = healthy(state, 1, 0)
-    for (const e of a) state.apply(0, e)
-    for (const e of b.slice(0, 5)) state.apply(1, e)
+    for (const e of a) { state.apply(0, e) }
+    for (const e of b.slice(0, 5)) { state.apply(1, e) }
 
     assert.equal(state.complete(), false)
     assert.deepEqual(state.missing(), ['node-1 has not found node-0'])

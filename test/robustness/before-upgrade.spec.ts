@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { expect } from 'chai'
 import { selfSignedCertificate } from '../fixtures/certificate.js'
+import { silentSockets, slowloris } from './fixtures/attacks.js'
 import { Bench, eventually } from './fixtures/bench.js'
 import { RawPeer, hostPort, probe, upgradeRequest } from './fixtures/net.js'
-import { captureClientHello } from './fixtures/tls.js'
-import { silentSockets, slowloris } from './fixtures/attacks.js'
 import { attackTarget } from './fixtures/target.js'
+import { captureClientHello } from './fixtures/tls.js'
 
 describe('ROBUSTNESS before the upgrade', function () {
   this.timeout(30_000)

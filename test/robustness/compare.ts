@@ -77,7 +77,7 @@ const only = values.only?.split(',')
 const results: Array<{ id: string, name: string, ours: Outcome, reference: Outcome }> = []
 
 for (const [id, name] of CASES) {
-  if (only != null && !only.includes(id)) continue
+  if (only != null && !only.includes(id)) { continue }
   const ours = await runCase('ours', id)
   const reference = await runCase('reference', id)
   results.push({ id, name, ours, reference })

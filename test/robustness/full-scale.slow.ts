@@ -5,14 +5,14 @@
  * the 10 000-cycle churn soak.
  */
 import { expect } from 'chai'
+import { silentSockets, slowloris } from './fixtures/attacks.js'
 import { Bench, eventually } from './fixtures/bench.js'
-import { attackTarget } from './fixtures/target.js'
 import { lastJson, runScript } from './fixtures/child.js'
 import { RawPeer } from './fixtures/net.js'
-import { silentSockets, slowloris } from './fixtures/attacks.js'
+import { abortEveryPhase, clientHandles, closeRaces, closeUnderLoad, slowConsumer } from './fixtures/scenarios.js'
+import { attackTarget } from './fixtures/target.js'
 import { prng, receiveAll, sendAll } from './fixtures/transfer.js'
 import { recordingUpgrader } from './fixtures/upgrader.js'
-import { abortEveryPhase, clientHandles, closeRaces, closeUnderLoad, slowConsumer } from './fixtures/scenarios.js'
 import type { MultiaddrConnection } from '@libp2p/interface'
 
 const MiB = 1024 * 1024

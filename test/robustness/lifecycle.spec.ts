@@ -79,7 +79,7 @@ describe('ROBUSTNESS lifecycle and limits', function () {
         await eventually(() => listening.socketCount() === Math.min(i + 1, 10), 500, 2)
       }
 
-      peers.forEach(peer => { if (!peer.socket.destroyed) peer.socket.write(upgradeRequest(host, port)) })
+      peers.forEach(peer => { if (!peer.socket.destroyed) { peer.socket.write(upgradeRequest(host, port)) } })
       const kept = peers.slice(0, 10)
       const dropped = peers.slice(10)
 
@@ -105,7 +105,7 @@ describe('ROBUSTNESS lifecycle and limits', function () {
       const deadline = Date.now() + 3000
       while (!served && Date.now() < deadline) {
         served = await bench.timeToServe(listening).then(() => true, () => false)
-        if (!served) await sleep(20)
+        if (!served) { await sleep(20) }
       }
       expect(served, 'a dial after dropping below listenBelow').to.equal(true)
     })

@@ -120,7 +120,7 @@ describe('ROBUSTNESS 22. loss, delay and partition between network namespaces', 
       while (Date.now() < deadline) {
         const state = await node.request('state')
         const event = state.discovered.find((d: any) => d.peer === peer && d.at >= since)
-        if (event != null) return event.at - since
+        if (event != null) { return event.at - since }
         await sleep(250)
       }
       return undefined
@@ -133,12 +133,12 @@ describe('ROBUSTNESS 22. loss, delay and partition between network namespaces', 
     const DIAL_TIMEOUT_MS = 15_000
     const dials = await Promise.all(Array.from({ length: 8 }, async () => a.request('dial', { addr: addrB, timeoutMs: DIAL_TIMEOUT_MS, force: true }, DIAL_TIMEOUT_MS + 5000)))
     const pings = []
-    for (let i = 0; i < 5; i++) pings.push(await a.request('ping', { peer: b.peerId, timeoutMs: 10_000 }, 15_000))
+    for (let i = 0; i < 5; i++) { pings.push(await a.request('ping', { peer: b.peerId, timeoutMs: 10_000 }, 15_000)) }
     console.log(`      delay+loss: ${dials.filter(d => d.ok).length}/8 dials ok in ${dials.map(d => d.ms).join(', ')} ms; ping rtt ${pings.map(p => p.ok ? p.rtt : p.error.name).join(', ')}`)
 
     for (const dial of dials) {
       expect(dial.ms, 'dial settled within its timeout').to.be.at.most(DIAL_TIMEOUT_MS + 1000)
-      if (!dial.ok) expect(dial.error.name).to.match(TYPED)
+      if (!dial.ok) { expect(dial.error.name).to.match(TYPED) }
     }
     expect(dials.filter(d => d.ok).length, 'most dials complete through 5 % loss').to.be.at.least(4)
     expect(pings.filter(p => p.ok).length).to.be.at.least(3)
@@ -167,7 +167,7 @@ describe('ROBUSTNESS 22. loss, delay and partition between network namespaces', 
     let recovered: any
     while (Date.now() - healedAt < 60_000) {
       recovered = await a.request('ping', { peer: b.peerId, timeoutMs: 5000 }, 10_000)
-      if (recovered.ok === true) break
+      if (recovered.ok === true) { break }
       await sleep(500)
     }
     const pingBackMs = Date.now() - healedAt

@@ -49,7 +49,7 @@ if (gc == null) {
 }
 
 function heap (): number {
-  for (let i = 0; i < 3; i++) gc?.()
+  for (let i = 0; i < 3; i++) { gc?.() }
   return process.memoryUsage().heapUsed
 }
 
@@ -75,7 +75,7 @@ const components = (): any => ({ logger: defaultLogger(), events: new TypedEvent
 const upgrader = recordingUpgrader()
 upgrader.onInbound = (maConn: MultiaddrConnection) => {
   maConn.addEventListener('message', (evt: any) => {
-    if (maConn.status === 'open') maConn.send(evt.data)
+    if (maConn.status === 'open') { maConn.send(evt.data) }
   })
 }
 // the recording upgrader keeps every connection; the soak must not
@@ -139,9 +139,7 @@ async function run (jobs: Job[], latencies: number[]): Promise<void> {
     while (next < jobs.length) {
       const job = jobs[next++]
       try {
-        if (job === 'cycle') latencies.push(await cycle())
-        else if (job === 'aborted') await aborted()
-        else await malformed()
+        if (job === 'cycle') { latencies.push(await cycle()) } else if (job === 'aborted') { await aborted() } else { await malformed() }
       } catch (err: any) {
         unexpected.push(`${job}: ${err.name as string}: ${err.message as string}`)
       }
@@ -162,7 +160,7 @@ function plan (cycles: number, abortedCount: number, malformedCount: number): Jo
 
 async function settle (): Promise<void> {
   const deadline = Date.now() + 5000
-  while ((listener as any).socketCount > 0 && Date.now() < deadline) await sleep(20)
+  while ((listener as any).socketCount > 0 && Date.now() < deadline) { await sleep(20) }
   await sleep(600) // close timers of the last connections
 }
 

@@ -4,8 +4,8 @@ import { pEvent } from 'p-event'
 import { webSockets } from '../../src/index.js'
 import { clientFrame, closed, serverCloseCode, upgradedSocket } from '../fixtures/sockets.js'
 import { components, stubUpgrader } from '../fixtures/upgrader.js'
-import type { StubUpgrader } from '../fixtures/upgrader.js'
 import type { WebSocketsInit } from '../../src/index.js'
+import type { StubUpgrader } from '../fixtures/upgrader.js'
 import type { Listener, MultiaddrConnection, StreamCloseEvent } from '@libp2p/interface'
 import type net from 'node:net'
 
@@ -85,11 +85,11 @@ describe('WebSocketConnection', function () {
       inbound.addEventListener('message', (evt) => {
         for (const buf of evt.data instanceof Uint8Array ? [evt.data] : evt.data) {
           for (let i = 0; i < buf.byteLength; i++) {
-            if (buf[i] !== (received + i) % chunk.byteLength % 251) ok = false
+            if (buf[i] !== (received + i) % chunk.byteLength % 251) { ok = false }
           }
           received += buf.byteLength
         }
-        if (received >= total) resolve()
+        if (received >= total) { resolve() }
       })
     })
 
@@ -112,7 +112,7 @@ describe('WebSocketConnection', function () {
     inbound.pause()
     const chunk = new Uint8Array(64 * 1024)
     let sent = 0
-    while (outbound.send(chunk)) sent += chunk.byteLength
+    while (outbound.send(chunk)) { sent += chunk.byteLength }
     await new Promise(resolve => setTimeout(resolve, 100))
     // the sender is held back by TCP rather than buffering everything remotely
     expect(outbound.writableNeedsDrain).to.equal(true)

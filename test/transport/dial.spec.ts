@@ -8,8 +8,8 @@ import { webSockets } from '../../src/index.js'
 import { selfSignedCertificate } from '../fixtures/certificate.js'
 import { closed } from '../fixtures/sockets.js'
 import { components, stubUpgrader } from '../fixtures/upgrader.js'
-import type { StubUpgrader } from '../fixtures/upgrader.js'
 import type { WebSocketsInit } from '../../src/index.js'
+import type { StubUpgrader } from '../fixtures/upgrader.js'
 import type { Listener, MultiaddrConnection, Transport } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -102,7 +102,7 @@ describe('webSockets() dial', function () {
     const { addr, accepted } = await tarpit()
     const controller = new AbortController()
     const dialing = transport().dial(addr, { upgrader, signal: controller.signal }).catch((err: Error) => err)
-    while (accepted.length === 0) await new Promise(resolve => setTimeout(resolve, 5))
+    while (accepted.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
     const start = Date.now()
     controller.abort()
     const err: any = await dialing

@@ -1,5 +1,5 @@
-import { expect } from 'chai'
 import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'chai'
 import { createNode } from '../fixtures/nodes.js'
 import type { TestNode } from '../fixtures/nodes.js'
 

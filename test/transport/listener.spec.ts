@@ -1,4 +1,3 @@
-import type net from 'node:net'
 import tls from 'node:tls'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
@@ -7,9 +6,10 @@ import { webSockets } from '../../src/index.js'
 import { selfSignedCertificate } from '../fixtures/certificate.js'
 import { closed, hostPort, rawSocket, upgradedSocket, upgradeRequest } from '../fixtures/sockets.js'
 import { components, stubUpgrader } from '../fixtures/upgrader.js'
-import type { StubUpgrader } from '../fixtures/upgrader.js'
 import type { WebSocketsInit } from '../../src/index.js'
+import type { StubUpgrader } from '../fixtures/upgrader.js'
 import type { Listener } from '@libp2p/interface'
+import type net from 'node:net'
 
 const LOCAL_WS = multiaddr('/ip4/127.0.0.1/tcp/0/ws')
 
@@ -275,7 +275,7 @@ describe('WebSocketListener', function () {
       let accepted = false
       while (!accepted && Date.now() < deadline) {
         accepted = await rawSocket(multiaddr(`/ip4/127.0.0.1/tcp/${port}/ws`), sockets).then(() => true, () => false)
-        if (!accepted) await new Promise(resolve => setTimeout(resolve, 20))
+        if (!accepted) { await new Promise(resolve => setTimeout(resolve, 20)) }
       }
       expect(accepted).to.equal(true)
     })
