@@ -67,6 +67,7 @@ serve({
     const samples: number[] = []
     const errors: Record<string, number> = {}
     let failures = 0
+    const cpu = process.cpuUsage()
 
     for (let k = 0; k < n; k++) {
       // a stalled dial or ping fails this iteration instead of the run
@@ -84,7 +85,8 @@ serve({
       await d.hangUp(remote)
     }
 
-    return { samples, failures, errors }
+    const used = process.cpuUsage(cpu)
+    return { samples, failures, errors, cpuSeconds: (used.user + used.system) / 1e6 }
   },
 
   async throughput ({ impl, addr, bytes, direction }: { impl: ImplName, addr: string, bytes: number, direction: 'up' | 'down' }) {

@@ -43,6 +43,7 @@ serve({
   async setup ({ impl: name, addr, n }: { impl: ImplName, addr: string, n: number }) {
     const i = use(name)
     const samples: number[] = []
+    const cpu = process.cpuUsage()
 
     for (let k = 0; k < n; k++) {
       const start = performance.now()
@@ -51,7 +52,8 @@ serve({
       await conn.close()
     }
 
-    return { samples }
+    const used = process.cpuUsage(cpu)
+    return { samples, cpuSeconds: (used.user + used.system) / 1e6 }
   },
 
   async throughput ({ impl: name, addr, bytes, direction }: { impl: ImplName, addr: string, bytes: number, direction: 'up' | 'down' }) {

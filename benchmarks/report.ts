@@ -213,12 +213,16 @@ export function renderMarkdown (res: Results, svgName: string): string {
     out.push(`### ${title}\n`)
     out.push(`${note}\n`)
     const ref = data[REF]
-    out.push(table(['', 'p50 ms', 'p90 ms', 'p99 ms', 'conn/s', 'p50 ÷ ref'],
-      Object.entries(data).map(([label, r]) => [label, formatFigure(r.p50, 3), formatFigure(r.p90, 3), formatFigure(r.p99, 3), formatFigure(r.perSecond, 0), ratioTo(r.p50.median, ref?.p50.median)])))
+    out.push(table(['', 'p50 ms', 'p90 ms', 'p99 ms', 'conn/s', 'p50 ÷ ref', 'CPU ms/dial (dialer / listener)', 'failed'],
+      Object.entries(data).map(([label, r]) => [label, formatFigure(r.p50, 3), formatFigure(r.p90, 3), formatFigure(r.p99, 3), formatFigure(r.perSecond, 0), ratioTo(r.p50.median, ref?.p50.median),
+        r.dialerCpuMs == null ? '–' : `${fmt(r.dialerCpuMs.median, 3)} / ${fmt(r.listenerCpuMs.median, 3)}`, String(r.failures ?? 0)])))
+    for (const [label, r] of Object.entries(data).filter(([, r]) => Object.keys(r.errors ?? {}).length > 0)) {
+      out.push(`- ${label}: ${Object.entries(r.errors).map(([e, k]) => `${k}× ${e}`).join('; ')}\n`)
+    }
   }
 
-  latency('1. Raw connection setup', res.setup, `\`dial()\` until the \`MultiaddrConnection\` is returned (pass-through upgrader); for \`ws\` until \`open\`, for \`net\` until \`connect\`. Sequential, ${s.setupDials} dials × ${s.setupRepeats} repeats after ${s.setupWarmup} warm-up dials; each connection is closed before the next dial (not timed).`)
-  latency('2. Full stack: dial + first ping', res.stack, `libp2p 3 nodes with noise + yamux + ping + identify; a new connection each time; \`dial()\` then \`ping()\` (the interop suite's \`handshakePlusOneRTTMillis\`). ${s.stackDials} dials × ${s.stackRepeats} repeats after ${s.stackWarmup} warm-up dials. Loopback is allow-listed in the benchmark nodes (\`connectionManager.allow\`): libp2p's default inbound rate limit refuses a loopback benchmark.`)
+  latency('1. Raw connection setup', res.setup, `\`dial()\` until the \`MultiaddrConnection\` is returned (pass-through upgrader); for \`ws\` until \`open\`, for \`net\` until \`connect\`. Sequential, ${s.setupDials} dials × ${s.setupRepeats} repeats after ${s.setupWarmup} warm-up dials; each connection is closed before the next dial (not timed; its CPU is in the CPU column).`)
+  latency('2. Full stack: dial + first ping', res.stack, `libp2p 3 nodes with noise + yamux + ping + identify; a new connection each time; \`dial()\` then \`ping()\` (the interop suite's \`handshakePlusOneRTTMillis\`), then hang up (not timed; its CPU is in the CPU column); an iteration over 10 s counts as failed. ${s.stackDials} dials × ${s.stackRepeats} repeats after ${s.stackWarmup} warm-up dials. Loopback is allow-listed in the benchmark nodes (\`connectionManager.allow\`): libp2p's default inbound rate limit refuses a loopback benchmark.`)
 
   if (res.throughput != null) {
     out.push('### 3. Throughput (MiB/s)\n')

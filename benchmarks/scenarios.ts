@@ -79,24 +79,29 @@ export interface LatencyResult {
   /** iterations that failed or took longer than 10 s (full stack only) */
   failures: number
   errors: Record<string, number>
+  /** CPU milliseconds per iteration (dial, and close or hang-up) in each process */
+  dialerCpuMs: Figure
+  listenerCpuMs: Figure
 }
 
 async function latencyScenario (options: Options, progress: Progress, title: string, script: string, cmd: string, impls: ImplName[], n: number, warmup: number, repeats: number): Promise<Record<string, LatencyResult>> {
   const vs = variants(options, false).filter(v => impls.includes(v.impl))
   const pairs = await startPairs(options, vs, script)
-  const runs = new Map<string, { p50: number[], p90: number[], p99: number[], perSecond: number[], all: number[], failures: number, errors: Record<string, number> }>()
+  const runs = new Map<string, { p50: number[], p90: number[], p99: number[], perSecond: number[], all: number[], failures: number, errors: Record<string, number>, dialerCpu: number[], listenerCpu: number[] }>()
 
   try {
     for (const p of pairs) {
       progress(`${title}: warm-up ${p.variant.label}`)
       await p.dialer.call(cmd, { impl: p.variant.impl, addr: p.addr, n: warmup })
-      runs.set(p.variant.label, { p50: [], p90: [], p99: [], perSecond: [], all: [], failures: 0, errors: {} })
+      runs.set(p.variant.label, { p50: [], p90: [], p99: [], perSecond: [], all: [], failures: 0, errors: {}, dialerCpu: [], listenerCpu: [] })
     }
 
     for (let r = 0; r < repeats; r++) {
       for (const p of pairs) {
         progress(`${title}: ${p.variant.label}, repeat ${r + 1}/${repeats}, ${n} dials`)
-        const { samples, failures, errors } = await p.dialer.call<{ samples: number[], failures?: number, errors?: Record<string, number> }>(cmd, { impl: p.variant.impl, addr: p.addr, n })
+        const lc = await p.listener.call<{ seconds: number }>('cpu')
+        const { samples, failures, errors, cpuSeconds } = await p.dialer.call<{ samples: number[], failures?: number, errors?: Record<string, number>, cpuSeconds: number }>(cmd, { impl: p.variant.impl, addr: p.addr, n })
+        const lc2 = await p.listener.call<{ seconds: number }>('cpu')
         const s = summarize(samples)
         const run = runs.get(p.variant.label)!
         run.p50.push(s.p50)
@@ -104,6 +109,9 @@ async function latencyScenario (options: Options, progress: Progress, title: str
         run.p99.push(s.p99)
         run.perSecond.push(1000 / s.mean)
         run.all.push(...samples)
+        // CPU per dial, both ends: closing is included, as it is part of every iteration
+        run.dialerCpu.push(1000 * cpuSeconds / n)
+        run.listenerCpu.push(1000 * (lc2.seconds - lc.seconds) / n)
         run.failures += failures ?? 0
         addErrors(run.errors, errors ?? {})
       }
@@ -122,7 +130,9 @@ async function latencyScenario (options: Options, progress: Progress, title: str
       distribution: distribution(run.all),
       samples: run.all.length,
       failures: run.failures,
-      errors: run.errors
+      errors: run.errors,
+      dialerCpuMs: figure(run.dialerCpu),
+      listenerCpuMs: figure(run.listenerCpu)
     }
   }
   return out

@@ -19,12 +19,12 @@
  *   the connection with a {@link WebSocketProtocolError}.
  */
 import { AbstractMultiaddrConnection } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { WebSocket } from 'ws'
 import { WebSocketProtocolError, closeCodeFor } from '../errors.js'
 import type { AbortOptions, MultiaddrConnection } from '@libp2p/interface'
 import type { AbstractMultiaddrConnectionInit, SendResult } from '@libp2p/utils'
 import type { Duplex } from 'node:stream'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 export interface WebSocketConnectionInit extends Omit<AbstractMultiaddrConnectionInit, 'name'> {
   websocket: WebSocket
@@ -63,6 +63,11 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
   private protocolError?: WebSocketProtocolError
   private closingLocally = false
   private closeHandled = false
+  /** the socket is corked until the next tick */
+  private corked = false
+  /** messages of the current socket read, not yet handed on */
+  private pendingReads?: Buffer[]
+  private pendingReadBytes = 0
 
   constructor (init: WebSocketConnectionInit) {
     super(init)
@@ -75,7 +80,7 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
       this.websocket.binaryType = 'nodebuffer'
     }
 
-    ;(this.websocket as Owned)[kConnection] = this
+    (this.websocket as Owned)[kConnection] = this
     ;(this.socket as Owned)[kConnection] = this
     this.websocket.on('message', websocketOnMessage)
     this.websocket.on('error', websocketOnError)
@@ -95,18 +100,20 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
       return { sentBytes: data.byteLength, canSendMore: true }
     }
 
+    // everything sent in this turn of the event loop leaves in one write
+    // (one syscall) on the next tick, as a TCP stream would coalesce it
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(connectionOnUncork, this)
+    }
+
     const bufs = [...data]
 
     if (bufs.length === 1) {
       this.websocket.send(bufs[0], SEND_OPTIONS)
     } else {
-      this.socket.cork()
-
-      try {
-        this.sendCoalesced(bufs)
-      } finally {
-        this.socket.uncork()
-      }
+      this.sendCoalesced(bufs)
     }
 
     const canSendMore = this.websocket.bufferedAmount < this.maxBufferedAmount
@@ -209,12 +216,59 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     this.closeTimer = setTimeout(() => { this.websocket.terminate() }, this.closeTimeout)
   }
 
+  /** @internal */
+  uncork (): void {
+    if (this.corked) {
+      this.corked = false
+      this.socket.uncork()
+    }
+  }
+
+  /**
+   * @internal
+   * Messages that arrive in one
+   * socket read are handed on together, once that read is done: the reader
+   * (a noise decoder, a muxer) then parses one buffer instead of one per
+   * message, as it would on a TCP stream. Large messages are never copied.
+   */
+  onWebSocketMessage (data: Buffer): void {
+    if (this.pendingReads == null) {
+      this.pendingReads = [data]
+      this.pendingReadBytes = data.byteLength
+      queueMicrotask(() => { this.flushReads() })
+    } else {
+      this.pendingReads.push(data)
+      this.pendingReadBytes += data.byteLength
+    }
+  }
+
+  private flushReads (): void {
+    const reads = this.pendingReads
+
+    if (reads == null) {
+      return
+    }
+
+    this.pendingReads = undefined
+
+    if (reads.length === 1) {
+      this.onData(reads[0])
+    } else if (this.pendingReadBytes <= COALESCE_BYTES * 4) {
+      this.onData(Buffer.concat(reads, this.pendingReadBytes))
+    } else {
+      this.onData(new Uint8ArrayList(...reads))
+    }
+  }
+
   /** @internal called by {@link websocketOnClose} */
   onWebSocketClose (code: number): void {
     if (this.closeHandled) {
       return
     }
 
+    // data that arrived before the close is delivered first
+    this.flushReads()
+    this.uncork()
     this.closeHandled = true
     this.clearCloseTimer()
     this.socket.removeListener('drain', socketOnDrain)
@@ -246,7 +300,11 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
 }
 
 function websocketOnMessage (this: WebSocket & Owned, data: Buffer): void {
-  this[kConnection]?.onData(data)
+  this[kConnection]?.onWebSocketMessage(data)
+}
+
+function connectionOnUncork (connection: WebSocketConnection): void {
+  connection.uncork()
 }
 
 function websocketOnError (this: WebSocket & Owned, err: Error & { code?: string }): void {
