@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * The smallest useful libp2p 3 config with tolerant-ws: our WebSocket
  * transport, our pubsub peer discovery, gossipsub as the router it needs,

@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * A node behind an outbound HTTP proxy: every dial, `ws` or `wss`, goes
  * through an HTTP `CONNECT` tunnel. In Node the transport dials with `ws`,

@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * A `wss` listener with a certificate, and a dialer that trusts it.
  *

@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * The libp2p/test-plans transport-interop contract (see ../shared/INTEROP.md),
  * independent of which js-libp2p release runs it: each peer script passes its

@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * `npm run interop`: the libp2p transport-interop matrix without docker.
  *

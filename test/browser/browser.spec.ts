@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * The transport's browser build in real headless Chromium (Debian's
  * `chromium`, driven by playwright-core), against Node listeners.

@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * The #2902 race, measured: a node whose WebSocket listener binds late (so
  * discovery's `afterStart` runs first) is connected to an observer before the

@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * ROBUSTNESS 12–14: backpressure both ways and byte-exact delivery. Fast sizes
  * here; the 1 GiB transfers run in full-scale.slow.ts.

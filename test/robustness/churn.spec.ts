@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * ROBUSTNESS 20, scaled down: the churn soak (soak.ts) in a child process
  * with --expose-gc, 600 cycles + 120 aborted + 120 malformed. The full

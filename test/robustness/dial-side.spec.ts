@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * ROBUSTNESS 15, 16, 21: the dial side, and error hygiene on both sides.
  * Fast sizes here (200 aborted dials); 1 000 run in full-scale.slow.ts.
