@@ -65,6 +65,8 @@ serve({
     const ma = multiaddr(addr)
     const remote = peerIdFromString(addr.split('/p2p/')[1])
     const samples: number[] = []
+    /** until dial() resolved (noise + yamux negotiated), before the ping */
+    const dialSamples: number[] = []
     const errors: Record<string, number> = {}
     let failures = 0
     const cpu = process.cpuUsage()
@@ -75,6 +77,7 @@ serve({
       const start = performance.now()
       try {
         await d.dial(ma, { signal })
+        dialSamples.push(performance.now() - start)
         await d.services.ping.ping(ma, { signal })
         samples.push(performance.now() - start)
       } catch (err: any) {
@@ -86,7 +89,7 @@ serve({
     }
 
     const used = process.cpuUsage(cpu)
-    return { samples, failures, errors, cpuSeconds: (used.user + used.system) / 1e6 }
+    return { samples, dialSamples, failures, errors, cpuSeconds: (used.user + used.system) / 1e6 }
   },
 
   async throughput ({ impl, addr, bytes, direction }: { impl: ImplName, addr: string, bytes: number, direction: 'up' | 'down' }) {

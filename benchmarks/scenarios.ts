@@ -82,25 +82,27 @@ export interface LatencyResult {
   /** CPU milliseconds per iteration (dial, and close or hang-up) in each process */
   dialerCpuMs: Figure
   listenerCpuMs: Figure
+  /** full stack: p50 until dial() resolved, before the ping */
+  dialOnlyP50?: Figure
 }
 
 async function latencyScenario (options: Options, progress: Progress, title: string, script: string, cmd: string, impls: ImplName[], n: number, warmup: number, repeats: number): Promise<Record<string, LatencyResult>> {
   const vs = variants(options, false).filter(v => impls.includes(v.impl))
   const pairs = await startPairs(options, vs, script)
-  const runs = new Map<string, { p50: number[], p90: number[], p99: number[], perSecond: number[], all: number[], failures: number, errors: Record<string, number>, dialerCpu: number[], listenerCpu: number[] }>()
+  const runs = new Map<string, { p50: number[], p90: number[], p99: number[], perSecond: number[], all: number[], failures: number, errors: Record<string, number>, dialerCpu: number[], listenerCpu: number[], dialP50: number[] }>()
 
   try {
     for (const p of pairs) {
       progress(`${title}: warm-up ${p.variant.label}`)
       await p.dialer.call(cmd, { impl: p.variant.impl, addr: p.addr, n: warmup })
-      runs.set(p.variant.label, { p50: [], p90: [], p99: [], perSecond: [], all: [], failures: 0, errors: {}, dialerCpu: [], listenerCpu: [] })
+      runs.set(p.variant.label, { p50: [], p90: [], p99: [], perSecond: [], all: [], failures: 0, errors: {}, dialerCpu: [], listenerCpu: [], dialP50: [] })
     }
 
     for (let r = 0; r < repeats; r++) {
       for (const p of pairs) {
         progress(`${title}: ${p.variant.label}, repeat ${r + 1}/${repeats}, ${n} dials`)
         const lc = await p.listener.call<{ seconds: number }>('cpu')
-        const { samples, failures, errors, cpuSeconds } = await p.dialer.call<{ samples: number[], failures?: number, errors?: Record<string, number>, cpuSeconds: number }>(cmd, { impl: p.variant.impl, addr: p.addr, n })
+        const { samples, dialSamples, failures, errors, cpuSeconds } = await p.dialer.call<{ samples: number[], dialSamples?: number[], failures?: number, errors?: Record<string, number>, cpuSeconds: number }>(cmd, { impl: p.variant.impl, addr: p.addr, n })
         const lc2 = await p.listener.call<{ seconds: number }>('cpu')
         const s = summarize(samples)
         const run = runs.get(p.variant.label)!
@@ -109,6 +111,9 @@ async function latencyScenario (options: Options, progress: Progress, title: str
         run.p99.push(s.p99)
         run.perSecond.push(1000 / s.mean)
         run.all.push(...samples)
+        if (dialSamples != null) {
+          run.dialP50.push(summarize(dialSamples).p50)
+        }
         // CPU per dial, both ends: closing is included, as it is part of every iteration
         run.dialerCpu.push(1000 * cpuSeconds / n)
         run.listenerCpu.push(1000 * (lc2.seconds - lc.seconds) / n)
@@ -132,7 +137,8 @@ async function latencyScenario (options: Options, progress: Progress, title: str
       failures: run.failures,
       errors: run.errors,
       dialerCpuMs: figure(run.dialerCpu),
-      listenerCpuMs: figure(run.listenerCpu)
+      listenerCpuMs: figure(run.listenerCpu),
+      ...(run.dialP50.length > 0 ? { dialOnlyP50: figure(run.dialP50) } : {})
     }
   }
   return out
