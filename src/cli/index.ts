@@ -20,6 +20,19 @@ function fail (message: string, code: number): number {
   return code
 }
 
+/** The help for one command, or the main help */
+function helpText (topic?: 'node' | 'dial'): string {
+  if (topic === 'node') {
+    return NODE_HELP
+  }
+
+  if (topic === 'dial') {
+    return DIAL_HELP
+  }
+
+  return MAIN_HELP
+}
+
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))
   return `tolerant-ws ${String(pkg.version)} (node ${process.version})`
@@ -43,7 +56,7 @@ export async function main (argv: string[]): Promise<number> {
   }
 
   if (command.command === 'help') {
-    process.stdout.write(command.topic === 'node' ? NODE_HELP : command.topic === 'dial' ? DIAL_HELP : MAIN_HELP)
+    process.stdout.write(helpText(command.topic))
     return 0
   }
 

@@ -43,12 +43,13 @@ export async function runNodeCommand (options: NodeCommandOptions, print: (e: No
   const known = new Map<string, PeerId>()
   const pinging = new Set<string>()
   let listening = false
-  let node: Libp2p<{ ping: Ping, pubsub: PubSub }> | undefined
 
+  // only called from discovery's `peer` events, which start with `node.start()`,
+  // after `node` below is assigned
   const pingPeer = (peerId: PeerId): void => {
     const id = peerId.toString()
 
-    if (node == null || pinging.has(id)) {
+    if (pinging.has(id)) {
       return
     }
 
@@ -92,7 +93,7 @@ export async function runNodeCommand (options: NodeCommandOptions, print: (e: No
   const router = options.router === 'floodsub' ? floodsub() : gossipsub()
   const discovery = pubsubPeerDiscovery({ topics: options.topics, interval: options.intervalMs })
 
-  node = await createLibp2p({
+  const node = await createLibp2p({
     start: false,
     addresses: { listen: options.listen.map(String) },
     transports: [delayBind(webSockets(tls), options.bindDelayMs)],

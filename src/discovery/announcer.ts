@@ -2,17 +2,17 @@
  * When to publish our record: debounced on triggers, periodically otherwise.
  *
  * - `schedule()` arms one timer of `debounceMs`; triggers arriving while it is
- *   armed are merged into the same announcement. This bounds publishing to
- *   one record per topic per `debounceMs` however fast triggers arrive.
+ * armed are merged into the same announcement. This bounds publishing to
+ * one record per topic per `debounceMs` however fast triggers arrive.
  * - Every announcement reads the record fresh (`buildRecord`). No addresses:
- *   nothing is published.
+ * nothing is published.
  * - Per topic, a record identical to the last one published there less than
- *   `intervalMs` ago is not published again, unless the topic was `forced`
- *   (a newcomer subscribed and has not heard it).
+ * `intervalMs` ago is not published again, unless the topic was `forced`
+ * (a newcomer subscribed and has not heard it).
  * - A topic without subscribers is skipped, and not counted as published, so
- *   the next trigger (typically the first subscriber) publishes there.
+ * the next trigger (typically the first subscriber) publishes there.
  * - The periodic timer fires when the oldest topic publication turns
- *   `intervalMs` old (or `intervalMs` from now if nothing was published).
+ * `intervalMs` old (or `intervalMs` from now if nothing was published).
  */
 import { equals as uint8ArrayEquals } from './bytes.js'
 import type { Logger } from '@libp2p/interface'

@@ -6,15 +6,15 @@
  *
  * 1. A message larger than `maxRecordBytes` is rejected before any parsing.
  * 2. A message that is not a `Peer` protobuf, or whose public key is missing
- *    or not a supported key, is rejected.
+ * or not a supported key, is rejected.
  * 3. A record in a signed pubsub message whose public key is not the
- *    message's origin (`from`) is rejected as spoofed. A record in an
- *    unsigned message is ignored unless `acceptUnsigned` is set.
+ * message's origin (`from`) is rejected as spoofed. A record in an
+ * unsigned message is ignored unless `acceptUnsigned` is set.
  * 4. Our own record is ignored.
  * 5. Only the first `maxAddrs` address entries are examined. An entry longer
- *    than `maxAddrBytes`, one that does not parse as a multiaddr, or one whose
- *    final `/p2p` names another peer is dropped; duplicates are merged. The
- *    rest of the record is kept.
+ * than `maxAddrBytes`, one that does not parse as a multiaddr, or one whose
+ * final `/p2p` names another peer is dropped; duplicates are merged. The
+ * rest of the record is kept.
  * 6. A record left without any address is ignored: it says nothing useful.
  *
  * "Rejected" records are ones no honest peer produces (the router may

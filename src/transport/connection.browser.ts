@@ -2,20 +2,20 @@
  * A browser's native `WebSocket` as a libp2p `MultiaddrConnection`.
  *
  * - writes: every chunk is one binary message. Browsers have no `drain`
- *   event, so once `maxBufferedAmount` bytes wait in `bufferedAmount` the
- *   writer is paused and `bufferedAmount` is polled every
- *   {@link BUFFERED_AMOUNT_POLL_MS} until it falls to half of that; then
- *   `drain` is dispatched.
+ * event, so once `maxBufferedAmount` bytes wait in `bufferedAmount` the
+ * writer is paused and `bufferedAmount` is polled every
+ * {@link BUFFERED_AMOUNT_POLL_MS} until it falls to half of that; then
+ * `drain` is dispatched.
  * - reads: a browser `WebSocket` cannot be paused; while the stream is
- *   paused, messages collect in the stream's read buffer (bounded by its
- *   `maxReadBufferLength`).
+ * paused, messages collect in the stream's read buffer (bounded by its
+ * `maxReadBufferLength`).
  * - `close()` sends a Close frame and resolves when the browser reports the
- *   socket closed, or after `closeTimeout` (a page cannot destroy a socket;
- *   the browser finishes the closing handshake on its own).
+ * socket closed, or after `closeTimeout` (a page cannot destroy a socket;
+ * the browser finishes the closing handshake on its own).
  * - `abort()` closes with {@link ABORT_CLOSE_CODE}: a page may only send 1000
- *   or 3000–4999, so 1002/1006 are not available here.
+ * or 3000–4999, so 1002/1006 are not available here.
  * - a close the browser reports as not clean (`wasClean: false`) while the
- *   connection is open is a remote reset; a text message is a protocol error.
+ * connection is open is a remote reset; a text message is a protocol error.
  */
 import { AbstractMultiaddrConnection } from '@libp2p/utils'
 import { WebSocketProtocolError } from '../errors.js'
