@@ -101,6 +101,7 @@ export class SwarmState {
    * Records one event of node `index`. Returns the progress line to print,
    * or `undefined` for events not worth a line (repeated pings, connections).
    */
+  // eslint-disable-next-line complexity -- one short case per event type; split up it would read worse
   apply (index: number, e: TimedNodeEvent): string | undefined {
     const node = this.nodes[index]
 

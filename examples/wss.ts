@@ -8,9 +8,9 @@
  * (and `TLS_CA` at the CA the dialer should trust, if it is not a public one).
  *
  * - The listener listens on `/tls/ws` (`/wss` works too) and reports
- *   `/tls/ws` addresses.
+ * `/tls/ws` addresses.
  * - The dialer passes the certificate's CA as `websocket.ca`; a dialer that
- *   does not trust it is refused with a `ConnectionFailedError`.
+ * does not trust it is refused with a `ConnectionFailedError`.
  */
 import { readFile } from 'node:fs/promises'
 import { noise } from '@chainsafe/libp2p-noise'

@@ -1,6 +1,6 @@
 /**
  * test-plans transport-interop peer on js-libp2p 3 with tolerant-ws, or with
- * the published @libp2p/websockets 10 when `IMPL=websockets-v10`.
+ * the published `@libp2p/websockets` 10 when `IMPL=websockets-v10`.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'

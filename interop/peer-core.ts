@@ -3,14 +3,14 @@
  * The libp2p/test-plans transport-interop contract (see ../shared/INTEROP.md),
  * independent of which js-libp2p release runs it: each peer script passes its
  * own modules in. Used by js-peer.ts (js-libp2p 3: tolerant-ws or
- * @libp2p/websockets 10) and js-v2/peer.mjs (js-libp2p 2).
+ * `@libp2p/websockets` 10) and js-v2/peer.mjs (js-libp2p 2).
  *
  * Environment: transport (ws|wss), security (noise|tls), muxer (yamux|mplex),
  * is_dialer ("true" = dialer), ip (default 0.0.0.0), redis_addr (default
  * redis:6379), test_timeout_seconds or test_timeout_secs (default 180).
  *
  * The dialer prints one line on stdout:
- *   {"handshakePlusOneRTTMillis": <ms>, "pingRTTMilllis": <ms>}
+ * `{"handshakePlusOneRTTMillis": <ms>, "pingRTTMilllis": <ms>}`.
  * Everything else goes to stderr. Exit 0 on success, 1 on any failure.
  */
 
