@@ -5,7 +5,9 @@
  * bind; we time listener bind → first record with an address at the
  * observer. Used by `libp2p.spec.ts` and runnable on its own:
  *
- *   npx tsc -p tsconfig.json && node dist/test/discovery/first-record.js [runs] [timeoutMs]
+ * ```
+ * npx tsc -p tsconfig.json && node dist/test/discovery/first-record.js [runs] [timeoutMs]
+ * ```
  *
  * prints one JSON line per (discovery, run) and a summary.
  */

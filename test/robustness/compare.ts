@@ -1,6 +1,6 @@
 /**
  * `npm run robustness:compare`: the hostile transport cases of ROBUSTNESS.md
- * against tolerant-ws and against the published @libp2p/websockets, each case
+ * against tolerant-ws and against the published `@libp2p/websockets`, each case
  * in its own process (a crash or a hang fails that case only). Prints a
  * markdown table; `--json FILE` also writes the raw results.
  *

@@ -1,5 +1,5 @@
 /**
- * The transport suite of @libp2p/interface-compliance-tests, with real libp2p
+ * The transport suite of `@libp2p/interface-compliance-tests`, with real libp2p
  * nodes using noise + yamux, over /ws and over /tls/ws.
  */
 import { noise } from '@chainsafe/libp2p-noise'
