@@ -78,18 +78,22 @@ describe('ROBUSTNESS before the upgrade', function () {
       ['POST with a body', (h, p) => `POST / HTTP/1.1\r\nHost: ${h}:${p}\r\nContent-Length: 5\r\n\r\nhello`, [426]]
     ]
 
+    async function answersWithin100Ms (request: (host: string, port: number) => string, statuses: number[]): Promise<void> {
+      const listening = await bench.listen({ handshakeTimeout: 5000 })
+      const { host, port } = hostPort(listening.addr)
+      const { peer, answeredAfterMs } = await probe(listening.addr, request(host, port), 2000, bench.peers)
+
+      expect(answeredAfterMs, 'answered').to.be.a('number')
+      expect(answeredAfterMs).to.be.lessThan(100)
+      expect(statuses).to.include(peer.status())
+      expect(peer.closed, 'the server closed the socket').to.equal(true)
+      expect(listening.upgrader.inbound).to.have.lengthOf(0)
+      expect(await eventually(() => listening.socketCount() === 0, 500)).to.equal(true)
+    }
+
     for (const [name, request, statuses] of cases) {
       it(`answers ${name} with ${statuses.join('/')} within 100 ms and never calls the upgrader`, async () => {
-        const listening = await bench.listen({ handshakeTimeout: 5000 })
-        const { host, port } = hostPort(listening.addr)
-        const { peer, answeredAfterMs } = await probe(listening.addr, request(host, port), 2000, bench.peers)
-
-        expect(answeredAfterMs, 'answered').to.be.a('number')
-        expect(answeredAfterMs).to.be.lessThan(100)
-        expect(statuses).to.include(peer.status())
-        expect(peer.closed, 'the server closed the socket').to.equal(true)
-        expect(listening.upgrader.inbound).to.have.lengthOf(0)
-        expect(await eventually(() => listening.socketCount() === 0, 500)).to.equal(true)
+        await answersWithin100Ms(request, statuses)
       })
     }
   })
@@ -101,22 +105,26 @@ describe('ROBUSTNESS before the upgrade', function () {
       ['Sec-WebSocket-Protocol of 32 000 tabs and spaces', `Sec-WebSocket-Protocol: a${' \t'.repeat(16_000)}b\r\n`]
     ]
 
+    async function answersWithin50Ms (header: string): Promise<void> {
+      for (const http of [undefined, { maxHeaderSize: 64 * 1024 }]) {
+        const listening = await bench.listen({ handshakeTimeout: 5000, http })
+        const { host, port } = hostPort(listening.addr)
+        const peer = await RawPeer.connect(listening.addr, bench.peers)
+        const start = Date.now()
+        peer.socket.write(upgradeRequest(host, port, header))
+        const head = await peer.responseHead(2000)
+        const answeredAfterMs = Date.now() - start
+
+        expect(head, `answered (http ${JSON.stringify(http)})`).to.be.a('string')
+        expect(answeredAfterMs).to.be.lessThan(50)
+        expect(peer.status()).to.be.oneOf([101, 400, 431])
+        peer.destroy()
+      }
+    }
+
     for (const [name, header] of hostile) {
       it(`answers ${name} within 50 ms, with the default and with a 64 KiB header limit`, async () => {
-        for (const http of [undefined, { maxHeaderSize: 64 * 1024 }]) {
-          const listening = await bench.listen({ handshakeTimeout: 5000, http })
-          const { host, port } = hostPort(listening.addr)
-          const peer = await RawPeer.connect(listening.addr, bench.peers)
-          const start = Date.now()
-          peer.socket.write(upgradeRequest(host, port, header))
-          const head = await peer.responseHead(2000)
-          const answeredAfterMs = Date.now() - start
-
-          expect(head, `answered (http ${JSON.stringify(http)})`).to.be.a('string')
-          expect(answeredAfterMs).to.be.lessThan(50)
-          expect(peer.status()).to.be.oneOf([101, 400, 431])
-          peer.destroy()
-        }
+        await answersWithin50Ms(header)
       })
     }
 
@@ -153,17 +161,21 @@ describe('ROBUSTNESS before the upgrade', function () {
       ['nothing but a FIN', () => null, 100]
     ]
 
+    async function answersOrDestroys (input: () => Buffer | null, withinMs: number): Promise<void> {
+      const listening = await bench.listen({ handshakeTimeout: 5000 })
+      const { peer, answeredAfterMs } = await probe(listening.addr, input(), 2000, bench.peers)
+
+      expect(answeredAfterMs, 'answered or closed').to.be.a('number')
+      expect(answeredAfterMs).to.be.lessThan(withinMs)
+      expect(peer.closed).to.equal(true)
+      expect(peer.data().toString('latin1').split('HTTP/1.1 ').length - 1, 'responses').to.be.at.most(1)
+      expect(listening.upgrader.inbound).to.have.lengthOf(0)
+      expect(await eventually(() => listening.socketCount() === 0, 500)).to.equal(true)
+    }
+
     for (const [name, input, withinMs] of inputs) {
       it(`answers or destroys ${name} on /ws within ${withinMs} ms and tracks nothing after`, async () => {
-        const listening = await bench.listen({ handshakeTimeout: 5000 })
-        const { peer, answeredAfterMs } = await probe(listening.addr, input(), 2000, bench.peers)
-
-        expect(answeredAfterMs, 'answered or closed').to.be.a('number')
-        expect(answeredAfterMs).to.be.lessThan(withinMs)
-        expect(peer.closed).to.equal(true)
-        expect(peer.data().toString('latin1').split('HTTP/1.1 ').length - 1, 'responses').to.be.at.most(1)
-        expect(listening.upgrader.inbound).to.have.lengthOf(0)
-        expect(await eventually(() => listening.socketCount() === 0, 500)).to.equal(true)
+        await answersOrDestroys(input, withinMs)
       })
     }
 

@@ -58,32 +58,40 @@ describe('ROBUSTNESS dial side and error hygiene', function () {
       ['a reset as soon as the request arrives', 'ConnectionFailedError', s => { s.resetAndDestroy() }]
     ]
 
+    async function failsAgainstLiar (expected: string, respond: (socket: import('node:net').Socket) => void): Promise<void> {
+      const server = await liar((req, socket) => { respond(socket) })
+      bench.defer(async () => server.close())
+      const { err, ms } = await failedDial(server.addr())
+
+      expect(err?.name).to.equal(expected)
+      expect(ms).to.be.lessThan(1500)
+      expect(await eventually(() => server.closedCount() === server.accepted.length, 1000), 'server-side socket closed').to.equal(true)
+    }
+
     for (const [name, expected, respond] of liars) {
       it(`fails a dial answered with ${name} with ${expected}, and closes the socket`, async () => {
-        const server = await liar((req, socket) => { respond(socket) })
-        bench.defer(async () => server.close())
-        const { err, ms } = await failedDial(server.addr())
-
-        expect(err?.name).to.equal(expected)
-        expect(ms).to.be.lessThan(1500)
-        expect(await eventually(() => server.closedCount() === server.accepted.length, 1000), 'server-side socket closed').to.equal(true)
+        await failsAgainstLiar(expected, respond)
       })
+    }
+
+    async function doesNotFollowRedirect (status: number): Promise<void> {
+      const target = await liar((req, socket) => { socket.destroy() })
+      bench.defer(async () => target.close())
+      const server = await liar((req, socket) => {
+        socket.end(`HTTP/1.1 ${status} Moved\r\nLocation: ws://127.0.0.1:${target.port}/\r\nContent-Length: 0\r\n\r\n`)
+      })
+      bench.defer(async () => server.close())
+      const { err } = await failedDial(server.addr())
+
+      expect(err?.name).to.equal('UpgradeRejectedError')
+      expect(err?.statusCode).to.equal(status)
+      await sleep(100)
+      expect(target.accepted, 'connections to the redirect target').to.have.lengthOf(0)
     }
 
     for (const status of [301, 302, 307, 308]) {
       it(`does not follow a ${status} redirect to a live server`, async () => {
-        const target = await liar((req, socket) => { socket.destroy() })
-        bench.defer(async () => target.close())
-        const server = await liar((req, socket) => {
-          socket.end(`HTTP/1.1 ${status} Moved\r\nLocation: ws://127.0.0.1:${target.port}/\r\nContent-Length: 0\r\n\r\n`)
-        })
-        bench.defer(async () => server.close())
-        const { err } = await failedDial(server.addr())
-
-        expect(err?.name).to.equal('UpgradeRejectedError')
-        expect(err?.statusCode).to.equal(status)
-        await sleep(100)
-        expect(target.accepted, 'connections to the redirect target').to.have.lengthOf(0)
+        await doesNotFollowRedirect(status)
       })
     }
 
@@ -93,18 +101,22 @@ describe('ROBUSTNESS dial side and error hygiene', function () {
       ['a message larger than maxPayload', frame(OPCODE.BINARY, Buffer.alloc(70_000), { mask: false }), 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 1009]
     ]
 
+    async function closesOnHostileFrame (bytes: Buffer, code: string, closeCode: number): Promise<void> {
+      const server = await handMadeServer((socket) => {
+        socket.resume()
+        socket.write(bytes)
+      })
+      bench.defer(async () => server.close())
+      const conn = await bench.dial(bench.transport({ maxPayload: 65_536, closeTimeout: 200 }), multiaddr(`/ip4/127.0.0.1/tcp/${server.port}/ws`), recordingUpgrader())
+      const evt = conn.status === 'open' ? await pEvent<'close', StreamCloseEvent>(conn, 'close') : undefined
+      expect((evt?.error as any)?.name).to.equal('WebSocketProtocolError')
+      expect((evt?.error as any)?.code).to.equal(code)
+      expect((evt?.error as any)?.closeCode).to.equal(closeCode)
+    }
+
     for (const [name, bytes, code, closeCode] of hostileFrames) {
       it(`closes an outbound connection on ${name} from the server with ${closeCode} and a typed error`, async () => {
-        const server = await handMadeServer((socket) => {
-          socket.resume()
-          socket.write(bytes)
-        })
-        bench.defer(async () => server.close())
-        const conn = await bench.dial(bench.transport({ maxPayload: 65_536, closeTimeout: 200 }), multiaddr(`/ip4/127.0.0.1/tcp/${server.port}/ws`), recordingUpgrader())
-        const evt = conn.status === 'open' ? await pEvent<'close', StreamCloseEvent>(conn, 'close') : undefined
-        expect((evt?.error as any)?.name).to.equal('WebSocketProtocolError')
-        expect((evt?.error as any)?.code).to.equal(code)
-        expect((evt?.error as any)?.closeCode).to.equal(closeCode)
+        await closesOnHostileFrame(bytes, code, closeCode)
       })
     }
 

@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * ROBUSTNESS 7–11: hostile framing after the upgrade. The listener runs in a
  * child process: a frame that crashed it would show as a non-zero exit and a
@@ -5,7 +6,7 @@
  */
 import http from 'node:http'
 import { multiaddr } from '@multiformats/multiaddr'
-import { expect } from 'chai'
+import { assert, expect } from 'chai'
 import { webSockets } from '../../src/index.js'
 import { components } from '../fixtures/upgrader.js'
 import { ListenerChild } from './fixtures/child.js'
@@ -61,14 +62,14 @@ describe('ROBUSTNESS framing after the upgrade', function () {
 
     for (const malformed of MALFORMED_FRAMES) {
       it(`closes on ${malformed.name} with ${malformed.closeCode} and ${malformed.code}`, async () => {
-        await ready()
-        const peer = await RawPeer.upgraded(child.addr!, peers, malformed.headers)
+        const listener = await ready()
+        const peer = await RawPeer.upgraded(listener.addr!, peers, malformed.headers)
         peer.socket.write(malformed.bytes())
 
         const closedAfterMs = await peer.closedWithin(CLOSE_TIMEOUT_MS + 2000)
-        const report = await child.closeOf(peer.localPort)
+        const report = await listener.closeOf(peer.localPort)
 
-        expect(child.alive, `the listener process died: ${child.stderr}`).to.equal(true)
+        expect(listener.alive, `the listener process died: ${listener.stderr}`).to.equal(true)
         expect(closeCodeIn(peer.body()), 'close code on the wire').to.equal(malformed.closeCode)
         expect(closedAfterMs, 'the socket is destroyed after closeTimeout').to.be.a('number')
         expect(report?.error?.name).to.equal('WebSocketProtocolError')
@@ -303,7 +304,7 @@ describe('ROBUSTNESS framing after the upgrade', function () {
         console.log(`      reset after ${sent} pings written, peak heap + external growth ${(peakGrowth / MiB).toFixed(1)} MiB`)
 
         expect(closedAfterMs, 'the listener reset the connection').to.be.a('number')
-        expect(report, 'the connection reported its close').to.exist
+        assert.exists(report, 'the connection reported its close')
         expect(peakGrowth, 'pongs queued in memory').to.be.lessThan(16 * MiB)
         expect((await child.exit()).code).to.equal(0)
       } finally {

@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * ROBUSTNESS 17–19: close under load, close/abort races, connection limits.
  * Close under load runs at full size here; the races with 200 connections
@@ -8,6 +9,11 @@ import { Bench, eventually } from './fixtures/bench.js'
 import { OPCODE, parseFrames } from './fixtures/frames.js'
 import { RawPeer, hostPort, sleep, upgradeRequest } from './fixtures/net.js'
 import { closeRaces, closeUnderLoad } from './fixtures/scenarios.js'
+
+/** The status line the peer was answered with within `ms`, if any */
+async function statusLine (peer: RawPeer, ms: number): Promise<string | undefined> {
+  return peer.responseHead(ms).then(head => head?.split('\r\n')[0])
+}
 
 describe('ROBUSTNESS lifecycle and limits', function () {
   this.timeout(60_000)
@@ -83,7 +89,7 @@ describe('ROBUSTNESS lifecycle and limits', function () {
       const kept = peers.slice(0, 10)
       const dropped = peers.slice(10)
 
-      expect(await Promise.all(kept.map(async peer => peer.responseHead(2000).then(head => head?.split('\r\n')[0])))).to.deep.equal(kept.map(() => 'HTTP/1.1 101 Switching Protocols'))
+      expect(await Promise.all(kept.map(async peer => statusLine(peer, 2000)))).to.deep.equal(kept.map(() => 'HTTP/1.1 101 Switching Protocols'))
       expect((await Promise.all(dropped.map(async peer => peer.closedWithin(1000)))).filter(ms => ms == null), 'dropped sockets still open').to.have.lengthOf(0)
       expect(dropped.map(peer => peer.data().length), 'bytes sent to dropped sockets').to.deep.equal(dropped.map(() => 0))
       expect(listening.upgrader.inbound).to.have.lengthOf(10)

@@ -1,3 +1,4 @@
+/* eslint-disable no-console */
 /**
  * ROBUSTNESS 22: two libp2p nodes on real TCP stacks in two network
  * namespaces, with 100 ms delay and 5 % loss each way, then a 10 s partition.
@@ -104,7 +105,13 @@ describe('ROBUSTNESS 22. loss, delay and partition between network namespaces', 
     const b = new RemoteNode('B', lab.spawnIn(lab.nsB, script, [config(lab.ipB)]))
     nodes.push(a, b)
     await Promise.all([a.ready(), b.ready()])
-    const withPeer = (addr: string | undefined, peer: string): string => addr == null ? '' : addr.includes('/p2p/') ? addr : `${addr}/p2p/${peer}`
+    const withPeer = (addr: string | undefined, peer: string): string => {
+      if (addr == null) {
+        return ''
+      }
+
+      return addr.includes('/p2p/') ? addr : `${addr}/p2p/${peer}`
+    }
     const addrB = withPeer(b.addrs.find(addr => addr.includes(lab!.ipB)), b.peerId)
     const addrA = withPeer(a.addrs.find(addr => addr.includes(lab!.ipA)), a.peerId)
     expect(addrB, `B's addresses: ${b.addrs.join(', ')}`).to.include(lab.ipB)

@@ -7,8 +7,10 @@
  * handle counts at start and end, and the p99 connect latency of the first
  * and last 1 000 cycles. Exits 1 when a criterion fails.
  *
- *   node --expose-gc dist/test/robustness/soak.js [--cycles 10000] [--aborted 2000] [--malformed 2000]
- *        [--concurrency 4] [--heap-limit-mib 5] [--latency-tolerance 0.2] [--window 1000] [--impl ours|reference]
+ * ```
+ * node --expose-gc dist/test/robustness/soak.js [--cycles 10000] [--aborted 2000] [--malformed 2000]
+ *      [--concurrency 4] [--heap-limit-mib 5] [--latency-tolerance 0.2] [--window 1000] [--impl ours|reference]
+ * ```
  */
 import { parseArgs } from 'node:util'
 import { TypedEventEmitter } from '@libp2p/interface'
@@ -208,15 +210,15 @@ const report = {
   malformed: MALFORMED,
   concurrency: CONCURRENCY,
   durationMs,
-  heapStartMiB: +(heapStart / MiB).toFixed(2),
-  heapEndMiB: +(heapEnd / MiB).toFixed(2),
-  heapGrowthMiB: +(heapGrowth / MiB).toFixed(2),
-  rssStartMiB: +(rssStart / MiB).toFixed(1),
-  rssEndMiB: +(rssEnd / MiB).toFixed(1),
+  heapStartMiB: Number((heapStart / MiB).toFixed(2)),
+  heapEndMiB: Number((heapEnd / MiB).toFixed(2)),
+  heapGrowthMiB: Number((heapGrowth / MiB).toFixed(2)),
+  rssStartMiB: Number((rssStart / MiB).toFixed(1)),
+  rssEndMiB: Number((rssEnd / MiB).toFixed(1)),
   handlesStart,
   handlesEnd,
-  connectP99FirstMs: +first.toFixed(2),
-  connectP99LastMs: +last.toFixed(2),
+  connectP99FirstMs: Number(first.toFixed(2)),
+  connectP99LastMs: Number(last.toFixed(2)),
   latencyWindow: WINDOW,
   unexpected: unexpected.slice(0, 10),
   unexpectedCount: unexpected.length,

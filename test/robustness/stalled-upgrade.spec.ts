@@ -3,7 +3,7 @@
  * libp2p byte. The real libp2p 3 upgrader (noise + yamux) bounds that with its
  * inbound upgrade timeout; the listener must then destroy the socket at once.
  */
-import { expect } from 'chai'
+import { assert, expect } from 'chai'
 import { webSockets } from '../../src/index.js'
 import { LOOPBACK_ALLOW, createNode } from '../fixtures/nodes.js'
 import { eventually } from './fixtures/bench.js'
@@ -46,7 +46,7 @@ describe('ROBUSTNESS 3. stalled after 101', function () {
     }
     const listener = components.transportManager.getListeners()[0]
     const addr = node.getMultiaddrs().find(ma => ma.toString().includes('/ws'))
-    expect(addr).to.exist
+    assert.exists(addr)
 
     const stalled = await Promise.all(Array.from({ length: STALLED }, async () => RawPeer.upgraded(addr!, peers)))
 
