@@ -45,6 +45,11 @@ describe('browser build in headless Chromium', function () {
     }
   }
 
+  /** runs `runSwarm` in the page */
+  async function runSwarmInPage (run: SwarmRun): Promise<SwarmResult> {
+    return inPage(async () => session!.page.evaluate(async (r) => window.tolerantWs.runSwarm(r), run))
+  }
+
   describe('libp2p in the page', () => {
     let nodes: NodeSide[] = []
 
@@ -68,7 +73,7 @@ describe('browser build in headless Chromium', function () {
         maxBufferedAmount: 64 * 1024,
         timeoutMs: 20_000
       }
-      const result: SwarmResult = await inPage(async () => session!.page.evaluate(async (r) => window.tolerantWs.runSwarm(r), run))
+      const result = await runSwarmInPage(run)
 
       const name = (id: string): string => id === run.expect[0] ? 'a' : 'b'
       console.log(`      page discovered ${result.discovered.map(d => `${name(d.id)} after ${d.afterMs} ms`).join(', ')}; pinged ${result.pings.map(p => `${name(p.id)} in ${p.rttMs} ms`).join(', ')}; echoed ${result.echoed.received} bytes, waited for drain ${result.echoed.waitedForDrain}×`)

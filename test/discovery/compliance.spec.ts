@@ -8,7 +8,7 @@ describe('interface-peer-discovery compliance (@libp2p/interface-compliance-test
   this.timeout(20_000)
 
   let timer: ReturnType<typeof setInterval> | undefined
-  let failure: unknown
+  let failure: Error | undefined
 
   tests({
     async setup () {
@@ -24,7 +24,7 @@ describe('interface-peer-discovery compliance (@libp2p/interface-compliance-test
       // a remote peer announcing itself every 100 ms, as a router would deliver it
       timer = setInterval(() => {
         components.pubsub.deliver(signedMessage(remote, TOPIC, data, seq++))
-          .catch(err => { failure = err })
+          .catch((err: Error) => { failure = err })
       }, 100)
 
       // default options

@@ -111,8 +111,9 @@ describe('WebSocketConnection', function () {
     const { outbound, inbound } = await pair()
     inbound.pause()
     const chunk = new Uint8Array(64 * 1024)
-    let sent = 0
-    while (outbound.send(chunk)) { sent += chunk.byteLength }
+    while (outbound.send(chunk)) {
+      // keep sending until send() reports backpressure
+    }
     await new Promise(resolve => setTimeout(resolve, 100))
     // the sender is held back by TCP rather than buffering everything remotely
     expect(outbound.writableNeedsDrain).to.equal(true)

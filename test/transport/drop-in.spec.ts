@@ -1,10 +1,10 @@
 /**
- * tolerant-ws next to the published @libp2p/websockets 10, in real libp2p 3
+ * tolerant-ws next to the published `@libp2p/websockets` 10, in real libp2p 3
  * nodes (noise + yamux): each dials and pings the other, over ws and wss; and
  * the Promise.all start-up race of js-libp2p#2902.
  */
 import { webSockets as referenceWebSockets } from '@libp2p/websockets'
-import { expect } from 'chai'
+import { assert, expect } from 'chai'
 import { pEvent } from 'p-event'
 import { webSockets } from '../../src/index.js'
 import { selfSignedCertificate } from '../fixtures/certificate.js'
@@ -35,7 +35,7 @@ describe('drop-in for @libp2p/websockets', function () {
 
   function addrOf (n: TestNode, suffix: RegExp): Multiaddr {
     const addr = n.getMultiaddrs().find(ma => suffix.test(ma.toString()))
-    expect(addr, `an address matching ${suffix} in ${n.getMultiaddrs().join(', ')}`).to.exist
+    assert.exists(addr, `an address matching ${suffix} in ${n.getMultiaddrs().join(', ')}`)
     return addr as Multiaddr
   }
 

@@ -1,5 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
-import { expect } from 'chai'
+import { assert, expect } from 'chai'
 import { createNode } from '../fixtures/nodes.js'
 import type { TestNode } from '../fixtures/nodes.js'
 
@@ -16,7 +16,7 @@ describe('webSockets() in a libp2p node', function () {
     nodes.push(a, b)
 
     const addr = b.getMultiaddrs().find(ma => ma.toString().includes('/ws'))
-    expect(addr).to.exist
+    assert.exists(addr)
 
     const rtt = await a.services.ping.ping(addr ?? multiaddr())
     expect(rtt).to.be.a('number')
