@@ -46,7 +46,7 @@ function axis (x0: number, y: number, max: number, unit: string): string {
     const v = (max * i) / 5
     const x = x0 + (PLOT_W * i) / 5
     parts.push(`<line x1="${x}" y1="${y}" x2="${x}" y2="${y + 4}" stroke="#999"/>`)
-    parts.push(`<text x="${x}" y="${y + 16}" text-anchor="middle" class="tick">${+v.toPrecision(3)}</text>`)
+    parts.push(`<text x="${x}" y="${y + 16}" text-anchor="middle" class="tick">${Number(v.toPrecision(3))}</text>`)
   }
   parts.push(`<text x="${x0 + PLOT_W}" y="${y + 30}" text-anchor="end" class="tick">${esc(unit)}</text>`)
   return parts.join('')

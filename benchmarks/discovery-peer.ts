@@ -2,10 +2,10 @@
  * One libp2p node of the discovery-convergence scenario, in its own process.
  *
  * - `ours`: tolerant-ws transport + tolerant-ws pubsubPeerDiscovery
- * - `reference`: @libp2p/websockets + @libp2p/pubsub-peer-discovery
+ * - `reference`: `@libp2p/websockets` + `@libp2p/pubsub-peer-discovery`
  *
  * Both: noise, yamux, identify, a pubsub router named `pubsub`, default
- * discovery options, and (except on the bootstrap node) @libp2p/bootstrap
+ * discovery options, and (except on the bootstrap node) `@libp2p/bootstrap`
  * with the bootstrap node's address. Only the pubsub discovery's own `peer`
  * events count: the runner is told when this node has had one with at least
  * one address for every other node.
@@ -18,9 +18,9 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { pubsubPeerDiscovery as referenceDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { createLibp2p } from 'libp2p'
+import { pubsubPeerDiscovery as ourDiscovery } from '../src/discovery/index.js'
 import { LOOPBACK_ALLOW, transportFactory } from './impls.js'
 import { notify, serve } from './proc.js'
-import { pubsubPeerDiscovery as ourDiscovery } from '../src/discovery/index.js'
 import type { PeerInfo } from '@libp2p/interface'
 
 export interface DiscoveryStart {

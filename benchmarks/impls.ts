@@ -5,7 +5,7 @@
  *
  * - `tolerant-ws`: this package
  * - `@libp2p/websockets`: the published reference (10.x; dials with the
- *   global `WebSocket`, i.e. undici)
+ * global `WebSocket`, i.e. undici)
  * - `@libp2p/tcp`: libp2p's TCP transport
  * - `ws`: raw `ws` ↔ `ws`, no libp2p
  * - `net`: raw TCP sockets, the floor

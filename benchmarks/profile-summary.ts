@@ -1,8 +1,11 @@
+/* eslint-disable no-console */
 /**
  * Summarises a `--cpu-prof` profile: self time by function and by package,
  * and total (inclusive) time of the functions matching a pattern.
  *
- *   node dist/benchmarks/profile-summary.js FILE.cpuprofile [top] [pattern]
+ * ```
+ * node dist/benchmarks/profile-summary.js FILE.cpuprofile [top] [pattern]
+ * ```
  */
 import { readFileSync } from 'node:fs'
 

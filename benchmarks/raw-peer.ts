@@ -3,8 +3,8 @@
  * libp2p's upgrader (a pass-through upgrader hands the MultiaddrConnection
  * back): connection setup, bulk transfer, many simultaneous dials, memory.
  */
-import { memorySnapshot, serve } from './proc.js'
 import { rawImpl } from './impls.js'
+import { memorySnapshot, serve } from './proc.js'
 import { runTransfer, serveThroughput } from './throughput.js'
 import type { ImplName, RawConn, RawImpl, RawServer } from './impls.js'
 

@@ -1,15 +1,15 @@
 /**
  * `npm run bench [-- --quick]`: every scenario, side by side on this Node
- * binary, for tolerant-ws, @libp2p/websockets 10, @libp2p/tcp, raw ws and raw
- * net. Writes NAME.json, NAME.md and NAME.svg under benchmarks/results/.
+ * binary, for tolerant-ws, `@libp2p/websockets` 10, `@libp2p/tcp`, raw ws and
+ * raw net. Writes NAME.json, NAME.md and NAME.svg under benchmarks/results/.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { renderSvg } from './chart.js'
 import { parseArgs } from './config.js'
 import { renderMarkdown } from './report.js'
-import { renderSvg } from './chart.js'
 import { discovery, fullStack, load, rawConcurrency, rawSetup, stackConcurrency, throughput } from './scenarios.js'
 import type { Results } from './report.js'
 
@@ -105,6 +105,8 @@ async function main (): Promise<void> {
       case 'discovery':
         results.discovery = await stage('discovery', async () => discovery(options, progress))
         break
+      default:
+        throw new Error(`unknown scenario ${String(scenario)}`)
     }
   }
 

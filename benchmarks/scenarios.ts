@@ -4,13 +4,13 @@
  * them all alike) and returns medians with their spread.
  */
 import os from 'node:os'
+import { LIBP2P_IMPLS } from './impls.js'
 import { spawnPeer } from './proc.js'
 import { distribution, figure, summarize } from './stats.js'
-import { LIBP2P_IMPLS } from './impls.js'
-import type { ImplName } from './impls.js'
 import type { Options } from './config.js'
-import type { Figure } from './stats.js'
+import type { ImplName } from './impls.js'
 import type { Peer, PeerOptions } from './proc.js'
+import type { Figure } from './stats.js'
 
 /** An implementation, possibly with a different environment (e.g. without bufferutil) */
 export interface Variant {
@@ -381,11 +381,9 @@ export async function discovery (options: Options, progress: Progress): Promise<
         // processes start in parallel; the nodes in them start below
         const spawned = await Promise.allSettled(Array.from({ length: s.discoveryNodes }, async (_, i) =>
           spawnPeer('./discovery-peer.js', peerOptions(options, { label: `discovery-${label}`, impl: 'tolerant-ws', env }, `node${i}`))))
-        for (const r of spawned) {
-          if (r.status === 'fulfilled') {
-            r.value.on('converged', (d: { at: number }) => { converged.push(d.at) })
-            peers.push(r.value)
-          }
+        for (const r of spawned.filter((r): r is PromiseFulfilledResult<Peer> => r.status === 'fulfilled')) {
+          r.value.on('converged', (d: { at: number }) => { converged.push(d.at) })
+          peers.push(r.value)
         }
         if (peers.length < s.discoveryNodes) {
           throw new Error(`only ${peers.length} of ${s.discoveryNodes} discovery processes started`)

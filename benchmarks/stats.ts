@@ -89,7 +89,12 @@ export function fmt (value: number, digits = 2): string {
   }
 
   const abs = Math.abs(value)
-  const d = abs >= 1000 ? 0 : abs >= 100 ? Math.min(digits, 1) : digits
+  let d = digits
+  if (abs >= 1000) {
+    d = 0
+  } else if (abs >= 100) {
+    d = Math.min(digits, 1)
+  }
 
   return value.toFixed(d)
 }

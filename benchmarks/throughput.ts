@@ -3,7 +3,7 @@
  *
  * The dialer sends a 9-byte header (mode, byte count as u64 BE):
  * - mode 1 (up): the dialer then sends the bytes; the listener answers one
- *   byte once it has them all.
+ * byte once it has them all.
  * - mode 2 (down): the listener sends the bytes.
  * Message boundaries do not matter: only byte counts do.
  */

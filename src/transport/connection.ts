@@ -1,22 +1,23 @@
 /**
  * A `ws` WebSocket as a libp2p `MultiaddrConnection`.
  *
- * - writes: all chunks of one `sendData` go out in one corked write. Runs of
- *   small chunks (a muxer's frame header and its payload, a handshake
- *   message) are joined into one binary message, so the remote parses and
- *   dispatches one message instead of several; a chunk of
- *   {@link COALESCE_BYTES} or more is its own message and is never copied.
- *   Backpressure follows the socket's real `drain` once `maxBufferedAmount`
- *   bytes wait.
- * - per connection there are no bound functions or closures: the event
- *   listeners are module-level functions (named after the event, as in `ws`)
- *   that find their connection through a symbol on the WebSocket or socket.
- * - reads: `pause()`/`resume()` pause the TCP socket itself.
- * - `close()` sends a Close frame and destroys the socket after `closeTimeout`;
- *   `abort()` destroys it at once.
- * - a remote Close frame is a remote close, a socket that ends without one is
- *   a remote reset; a framing violation closes with its close code and ends
- *   the connection with a {@link WebSocketProtocolError}.
+ * - writes: everything sent in one turn of the event loop leaves in one
+ * corked write (one syscall). Runs of small chunks (a muxer's frame header
+ * and its payload, a handshake message) are joined into one binary message;
+ * a chunk of {@link COALESCE_BYTES} or more is its own message and is never
+ * copied. Backpressure follows the socket's real `drain` once
+ * `maxBufferedAmount` bytes wait.
+ * - reads: the messages of one socket read reach the reader together (small
+ * ones joined), as the bytes of one read would on a TCP stream.
+ * `pause()`/`resume()` pause the TCP socket itself.
+ * - per connection there are no bound functions: the event listeners are
+ * module-level functions (named after the event, as in `ws`) that find their
+ * connection through a symbol on the WebSocket or socket.
+ * - `close()` sends a Close frame and destroys the socket after
+ * `closeTimeout`; `abort()` destroys it at once.
+ * - a remote Close frame is a remote close, a socket that ends without one
+ * is a remote reset; a framing violation closes with its close code and ends
+ * the connection with a {@link WebSocketProtocolError}.
  */
 import { AbstractMultiaddrConnection } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -206,7 +207,11 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     this.websocket.resume()
   }
 
-  /** @internal called by {@link websocketOnError} */
+  /**
+   * Called by {@link websocketOnError}.
+   *
+   * @internal
+   */
   onWebSocketError (err: Error & { code?: string }): void {
     // `ws` has already sent the matching Close frame; make sure the socket
     // goes even when the remote never answers it
@@ -216,7 +221,11 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     this.closeTimer = setTimeout(() => { this.websocket.terminate() }, this.closeTimeout)
   }
 
-  /** @internal */
+  /**
+   * Called by {@link connectionOnUncork} on the tick after the first send.
+   *
+   * @internal
+   */
   uncork (): void {
     if (this.corked) {
       this.corked = false
@@ -225,11 +234,12 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
   }
 
   /**
+   * Called by {@link websocketOnMessage}. Messages that arrive in one socket
+   * read are handed on together, once that read is done: the reader (a noise
+   * decoder, a muxer) then parses one buffer instead of one per message, as
+   * it would on a TCP stream. Large messages are never copied.
+   *
    * @internal
-   * Messages that arrive in one
-   * socket read are handed on together, once that read is done: the reader
-   * (a noise decoder, a muxer) then parses one buffer instead of one per
-   * message, as it would on a TCP stream. Large messages are never copied.
    */
   onWebSocketMessage (data: Buffer): void {
     if (this.pendingReads == null) {
@@ -260,7 +270,11 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     }
   }
 
-  /** @internal called by {@link websocketOnClose} */
+  /**
+   * Called by {@link websocketOnClose}.
+   *
+   * @internal
+   */
   onWebSocketClose (code: number): void {
     if (this.closeHandled) {
       return
@@ -284,7 +298,11 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     }
   }
 
-  /** @internal called by {@link socketOnDrain} */
+  /**
+   * Called by {@link socketOnDrain}.
+   *
+   * @internal
+   */
   onSocketDrain (): void {
     if (this.websocket.bufferedAmount < this.maxBufferedAmount) {
       this.safeDispatchEvent('drain')
