@@ -1,12 +1,12 @@
 /**
  * A `ws` WebSocket as a libp2p `MultiaddrConnection`.
  *
- * - writes: everything sent in one turn of the event loop leaves in one
- * corked write (one syscall). Runs of small chunks (a muxer's frame header
- * and its payload, a handshake message) are joined into one binary message;
- * a chunk of {@link COALESCE_BYTES} or more is its own message and is never
- * copied. Backpressure follows the socket's real `drain` once
- * `maxBufferedAmount` bytes wait.
+ * - writes: all chunks of one `sendData` leave in one corked write (one
+ * syscall). Runs of small chunks (a muxer's frame header and its payload, a
+ * handshake message) are joined into one binary message; a chunk of
+ * {@link COALESCE_BYTES} or more is its own message and is never copied.
+ * Backpressure follows the socket's real `drain` once `maxBufferedAmount`
+ * bytes wait.
  * - reads: the messages of one socket read reach the reader together (small
  * ones joined), as the bytes of one read would on a TCP stream.
  * `pause()`/`resume()` pause the TCP socket itself.
@@ -64,8 +64,6 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
   private protocolError?: WebSocketProtocolError
   private closingLocally = false
   private closeHandled = false
-  /** the socket is corked until the next tick */
-  private corked = false
   /** messages of the current socket read, not yet handed on */
   private pendingReads?: Buffer[]
   private pendingReadBytes = 0
@@ -101,20 +99,21 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
       return { sentBytes: data.byteLength, canSendMore: true }
     }
 
-    // everything sent in this turn of the event loop leaves in one write
-    // (one syscall) on the next tick, as a TCP stream would coalesce it
-    if (!this.corked) {
-      this.corked = true
-      this.socket.cork()
-      process.nextTick(connectionOnUncork, this)
-    }
-
     const bufs = [...data]
 
     if (bufs.length === 1) {
       this.websocket.send(bufs[0], SEND_OPTIONS)
     } else {
-      this.sendCoalesced(bufs)
+      // one write (one syscall) for all the messages of this call. Corking
+      // until the next tick instead, to merge separate calls, was measured
+      // to delay the first stream after the handshake by ~5 ms
+      this.socket.cork()
+
+      try {
+        this.sendCoalesced(bufs)
+      } finally {
+        this.socket.uncork()
+      }
     }
 
     const canSendMore = this.websocket.bufferedAmount < this.maxBufferedAmount
@@ -222,18 +221,6 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
   }
 
   /**
-   * Called by {@link connectionOnUncork} on the tick after the first send.
-   *
-   * @internal
-   */
-  uncork (): void {
-    if (this.corked) {
-      this.corked = false
-      this.socket.uncork()
-    }
-  }
-
-  /**
    * Called by {@link websocketOnMessage}. Messages that arrive in one socket
    * read are handed on together, once that read is done: the reader (a noise
    * decoder, a muxer) then parses one buffer instead of one per message, as
@@ -282,7 +269,6 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
 
     // data that arrived before the close is delivered first
     this.flushReads()
-    this.uncork()
     this.closeHandled = true
     this.clearCloseTimer()
     this.socket.removeListener('drain', socketOnDrain)
@@ -319,10 +305,6 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
 
 function websocketOnMessage (this: WebSocket & Owned, data: Buffer): void {
   this[kConnection]?.onWebSocketMessage(data)
-}
-
-function connectionOnUncork (connection: WebSocketConnection): void {
-  connection.uncork()
 }
 
 function websocketOnError (this: WebSocket & Owned, err: Error & { code?: string }): void {
