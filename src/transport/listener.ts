@@ -69,6 +69,8 @@ const kTracked = Symbol('tolerant-ws:tracked-socket')
 
 export class WebSocketListener extends TypedEventEmitter<ListenerEvents> implements Listener {
   private readonly log: Logger
+  /** one logger shared by every inbound connection (a logger per connection costs ~2.6 KB) */
+  private readonly connectionLog: Logger
   private readonly components: WebSocketListenerComponents
   private readonly upgrader: Upgrader
   private readonly config: WebSocketsConfig
@@ -89,6 +91,7 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
 
     this.components = components
     this.log = components.logger.forComponent('libp2p:websockets:listener')
+    this.connectionLog = components.logger.forComponent('libp2p:websockets:connection')
     this.upgrader = init.upgrader
     this.config = init.config
     this.metrics = init.metrics
@@ -418,7 +421,7 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
         socket: stream,
         remoteAddr: ipPortToMultiaddr(remoteAddress, remotePort).encapsulate(tracked.tlsSocket != null ? '/tls/ws' : '/ws'),
         direction: 'inbound',
-        log: this.components.logger.forComponent('libp2p:websockets:connection'),
+        log: this.connectionLog,
         metrics: this.metrics?.events,
         metricPrefix: `${this.addr} `,
         maxBufferedAmount: this.config.maxBufferedAmount,
