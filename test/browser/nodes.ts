@@ -2,15 +2,9 @@
  * The Node side of the browser tests: libp2p 3 nodes on our transport with
  * gossipsub, our discovery, ping, identify and an echo protocol.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import { ping } from '@libp2p/ping'
-import { createLibp2p } from 'libp2p'
 import { pubsubPeerDiscovery } from '../../src/discovery/index.js'
-import { webSockets } from '../../src/transport/index.js'
-import { LOOPBACK_ALLOW } from '../fixtures/nodes.js'
+import { createNode } from '../fixtures/nodes.js'
 import { ECHO_PROTOCOL } from './protocol.js'
 import type { Connection, Libp2p } from '@libp2p/interface'
 
@@ -22,15 +16,9 @@ export interface NodeSide {
 
 export async function createNodeSide (): Promise<NodeSide> {
   const inbound: Connection[] = []
-  const node = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0/ws'] },
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionManager: { allow: LOOPBACK_ALLOW },
-    connectionMonitor: { enabled: false },
+  const node: Libp2p = await createNode({
     peerDiscovery: [pubsubPeerDiscovery({ interval: 1000 })],
-    services: { identify: identify(), ping: ping(), pubsub: gossipsub() as any }
+    services: { pubsub: gossipsub() } as any
   })
 
   node.addEventListener('connection:open', (evt) => {
