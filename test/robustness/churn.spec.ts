@@ -11,9 +11,9 @@ describe('ROBUSTNESS 20. churn (scaled; the full soak is npm run soak)', functio
   this.timeout(120_000)
 
   it('600 connect/upgrade/echo/close cycles, 120 aborted and 120 malformed leave heap (< 5 MiB growth) and handles at baseline', async () => {
-    const run = await runScript('../soak.js', ['--cycles', '600', '--aborted', '120', '--malformed', '120', '--window', '100', '--warmup', '100', '--latency-tolerance', '1'], { exposeGc: true, timeoutMs: 100_000 })
+    const run = await runScript('../soak.js', ['--cycles', '600', '--aborted', '120', '--malformed', '120', '--window', '200', '--warmup', '100', '--latency-tolerance', '1'], { exposeGc: true, timeoutMs: 100_000 })
     const report = lastJson(run.stdout)
-    console.log(`      heap ${report.heapStartMiB} → ${report.heapEndMiB} MiB, handles ${JSON.stringify(report.handlesStart)} → ${JSON.stringify(report.handlesEnd)}, connect p99 ${report.connectP99FirstMs} → ${report.connectP99LastMs} ms`)
+    console.log(`      heap ${report.heapStartMiB} → ${report.heapEndMiB} MiB, handles ${JSON.stringify(report.handlesStart)} → ${JSON.stringify(report.handlesEnd)}, connect p99 ${report.connectP99FirstMs} → ${report.connectP99LastMs} ms${report.connectP99LastFirstTryMs != null ? ` (first try ${report.connectP99LastFirstTryMs} ms)` : ''}`)
 
     expect(run.stderr.replace(/ {2}… .*\n/g, '')).to.equal('')
     expect(report.unexpected).to.deep.equal([])
