@@ -11,9 +11,10 @@ import { addrsKey } from './record.js'
 import type { PeerInfo } from '@libp2p/interface'
 
 /**
- * What {@link PeerThrottle.offer} did with a record.
+ * What {@link PeerThrottle.offer} did with a record: `first` = emitted, and
+ * the peer was not remembered before.
  */
-export type OfferResult = 'emitted' | 'duplicate' | 'deferred'
+export type OfferResult = 'first' | 'emitted' | 'duplicate' | 'deferred'
 
 /**
  * Construction options for {@link PeerThrottle}.
@@ -79,7 +80,7 @@ export class PeerThrottle {
     if (entry == null || now - entry.lastEmitAt >= this.minIntervalMs) {
       this.record(id, key, now)
       this.emit(info)
-      return 'emitted'
+      return entry == null ? 'first' : 'emitted'
     }
 
     if (key === entry.key) {

@@ -358,6 +358,12 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     const result = this.throttle.offer({ id: peerId, multiaddrs })
     this.log.trace('record of %p on %s: %s', peerId, message.topic, result)
+
+    if (result === 'first') {
+      // a peer we had not heard of may not have heard of us either: it may
+      // reach us only through a relay that never saw it subscribe to us
+      this.announcer?.schedule(`first record of ${peerId.toString()}`, message.topic)
+    }
   }
 
   private pubsubOnSubscriptionChange (evt: CustomEvent<SubscriptionChangeData>): void {

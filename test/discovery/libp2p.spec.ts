@@ -66,6 +66,27 @@ describe('pubsubPeerDiscovery on real libp2p 3 nodes (our WebSocket transport, n
     assert.ok(performance.now() - start < 5000)
   })
 
+  for (const router of ['gossipsub', 'floodsub'] as Router[]) {
+    it(`on ${router}, two nodes that only know a hub find each other at once, not at the interval`, async () => {
+      const init = { interval: 60_000 }
+      const hub = await node({ router, init })
+      const early = await node({ router, init })
+      await early.node.dial(hub.node.getMultiaddrs()[0])
+      await early.waitForPeer(isPeerWithWs(hub.node))
+
+      // the late node never subscribes to the early one: the early one
+      // learns of it through the hub and answers with its own record
+      const late = await node({ router, init })
+      await late.node.dial(hub.node.getMultiaddrs()[0])
+      await Promise.all([
+        late.waitForPeer(isPeerWithWs(early.node)),
+        early.waitForPeer(isPeerWithWs(late.node))
+      ])
+
+      assert.equal(late.node.getConnections(early.node.peerId).length, 0)
+    })
+  }
+
   it('a listenOnly node emits peer events (ppd#29) and publishes nothing', async () => {
     const listener = await node({ init: { listenOnly: true } })
     const announcer = await node({ init: { interval: 1000 } })

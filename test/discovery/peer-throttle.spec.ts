@@ -24,11 +24,11 @@ describe('PeerThrottle', function () {
     throttle = undefined
   })
 
-  it('emits the first record of a peer at once', () => {
+  it('emits the first record of a peer at once and says it is the first', () => {
     const emitted: PeerInfo[] = []
     throttle = new PeerThrottle({ minIntervalMs: 1000, maxPeers: 10, emit: i => emitted.push(i) })
 
-    assert.equal(throttle.offer(info(peer, '/ip4/1.2.3.4/tcp/1')), 'emitted')
+    assert.equal(throttle.offer(info(peer, '/ip4/1.2.3.4/tcp/1')), 'first')
     assert.equal(emitted.length, 1)
   })
 
@@ -37,7 +37,7 @@ describe('PeerThrottle', function () {
     const emitted: PeerInfo[] = []
     throttle = new PeerThrottle({ minIntervalMs: 1000, maxPeers: 10, emit: i => emitted.push(i), now: () => now })
 
-    throttle.offer(info(peer, '/ip4/1.2.3.4/tcp/1'))
+    assert.equal(throttle.offer(info(peer, '/ip4/1.2.3.4/tcp/1')), 'first')
     now = 999
     assert.equal(throttle.offer(info(peer, '/ip4/1.2.3.4/tcp/1')), 'duplicate')
     now = 1000

@@ -232,6 +232,27 @@ describe('PubSubPeerDiscovery', function () {
       assert.equal(components.pubsub.published.length, 2, 'three newcomers, one announcement')
     })
 
+    it('answers the first record of a peer it had not heard of, once', async () => {
+      const d = create({ interval: 60_000 })
+      const events = new PeerEvents(d)
+      await start(d)
+      await nextPublish(components)
+
+      // the sender reached us through a relay: it never subscribed to us
+      const answered = nextPublish(components)
+      const first = events.next()
+      await components.pubsub.deliver(signedMessage(remote, TOPIC, recordOf(remote, WS)))
+      await first
+      const answer = await answered
+      assert.deepEqual(decode(answer.data).addrs, [WS], 'our unchanged record is published again')
+
+      // a second record of the same peer (new addresses too) is not answered
+      await components.pubsub.deliver(signedMessage(remote, TOPIC, recordOf(remote, WS)))
+      await components.pubsub.deliver(signedMessage(remote, TOPIC, recordOf(remote, '/ip4/127.0.0.1/tcp/4002/ws')))
+      await settle(60)
+      assert.equal(components.pubsub.published.length, 2)
+    })
+
     it('ignores subscriptions to other topics', async () => {
       await start(create({ interval: 60_000 }))
       await nextPublish(components)
