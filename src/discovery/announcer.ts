@@ -1,9 +1,11 @@
 /**
  * When to publish our record: debounced on triggers, periodically otherwise.
  *
- * - `schedule()` arms one timer of `debounceMs`; triggers arriving while it is
- * armed are merged into the same announcement. This bounds publishing to
- * one record per topic per `debounceMs` however fast triggers arrive.
+ * - `schedule()` announces once triggers have been quiet for `debounceMs`,
+ * and at the latest `4 × debounceMs` after the first of them: a burst (a
+ * crowd of peers joining, several listeners binding) is merged into one
+ * announcement. This bounds publishing to one record per topic per
+ * `debounceMs` however fast triggers arrive.
  * - Every announcement reads the record fresh (`buildRecord`). No addresses:
  * nothing is published.
  * - Per topic, a record identical to the last one published there less than
@@ -35,6 +37,9 @@ export interface AnnouncerInit {
   now?(): number
 }
 
+/** a burst of triggers delays its announcement by at most this many debounce periods */
+const MAX_WAIT_DEBOUNCES = 4
+
 interface Publication {
   bytes: Uint8Array
   at: number
@@ -46,6 +51,9 @@ export class Announcer {
   private readonly published = new Map<string, Publication>()
   private readonly forced = new Set<string>()
   private debounceTimer?: ReturnType<typeof setTimeout>
+  /** first and latest trigger of the burst the debounce timer is waiting on */
+  private firstTriggerAt = 0
+  private lastTriggerAt = 0
   private periodicTimer?: ReturnType<typeof setTimeout>
   private running = false
 
@@ -109,15 +117,28 @@ export class Announcer {
       this.forced.add(forceTopic)
     }
 
+    this.lastTriggerAt = this.now()
+
     if (this.debounceTimer != null) {
       return
     }
 
+    this.firstTriggerAt = this.lastTriggerAt
     this.init.log('announcement scheduled in %d ms (%s)', this.init.debounceMs, reason)
     this.debounceTimer = setTimeout(this.debounceTimerOnFire, this.init.debounceMs)
   }
 
   private debounceTimerOnFire (): void {
+    const { debounceMs } = this.init
+    const now = this.now()
+    // triggers kept coming: wait for quiet, up to the burst's deadline
+    const due = Math.min(this.lastTriggerAt + debounceMs, this.firstTriggerAt + MAX_WAIT_DEBOUNCES * debounceMs)
+
+    if (due > now) {
+      this.debounceTimer = setTimeout(this.debounceTimerOnFire, due - now)
+      return
+    }
+
     this.debounceTimer = undefined
     this.announce()
   }

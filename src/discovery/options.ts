@@ -38,11 +38,12 @@ export interface PubSubPeerDiscoveryInit {
   listenOnly?: boolean
 
   /**
-   * Milliseconds between the first trigger (a transport starting or stopping
-   * to listen, a change of our addresses, a newcomer on a topic) and the
-   * announcement it causes. Triggers arriving meanwhile are merged into that
-   * one announcement, so at most one record is published per topic per
-   * `announceDebounce`.
+   * Milliseconds of quiet after a trigger (a transport starting or stopping
+   * to listen, a change of our addresses, a newcomer on a topic, the first
+   * record of a peer we had not heard of) before the announcement it causes.
+   * Triggers arriving meanwhile are merged into that one announcement, which
+   * waits at most 4 × `announceDebounce` after the first of them; at most one
+   * record is published per topic per `announceDebounce`.
    *
    * @default 250
    */

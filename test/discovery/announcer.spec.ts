@@ -73,6 +73,49 @@ describe('Announcer', function () {
     assert.equal(h.published.length, 1)
   })
 
+  it('waits for triggers to be quiet for debounceMs', async () => {
+    h = harness({ debounceMs: 40 })
+    h.announcer.start()
+    await h.nextPublish()
+    h.record = Uint8Array.from([4])
+
+    // a trigger every 10 ms for 100 ms: quiet only after the last one
+    const start = Date.now()
+    let last = start
+    for (let i = 0; i < 10; i++) {
+      h.announcer.schedule('newcomer')
+      last = Date.now()
+      await settle(10)
+    }
+    const second = await h.nextPublish()
+
+    assert.ok(second.at - last >= 35, `published ${second.at - last} ms after the last trigger`)
+    assert.ok(second.at - start < 4 * 40 + 40, 'within the longest wait')
+    assert.equal(h.published.length, 2)
+  })
+
+  it('publishes at most 4 × debounceMs after the first trigger of an endless burst', async () => {
+    h = harness({ debounceMs: 40 })
+    h.announcer.start()
+    await h.nextPublish()
+    h.record = Uint8Array.from([4])
+
+    const start = Date.now()
+    let stop = false
+    const burst = (async () => {
+      while (!stop) {
+        h?.announcer.schedule('newcomer')
+        await settle(5)
+      }
+    })()
+    const second = await h.nextPublish()
+    stop = true
+    await burst
+
+    const waited = second.at - start
+    assert.ok(waited >= 155 && waited < 400, `published ${waited} ms after the first trigger`)
+  })
+
   it('never publishes a record without addresses', async () => {
     h = harness({ intervalMs: 30 })
     h.record = undefined
