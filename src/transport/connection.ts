@@ -19,6 +19,8 @@
  * is a remote reset; a framing violation closes with its close code and ends
  * the connection with a {@link WebSocketProtocolError}.
  */
+import net from 'node:net'
+import tls from 'node:tls'
 import { AbstractMultiaddrConnection } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { WebSocket } from 'ws'
@@ -129,6 +131,14 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
 
   sendReset (): void {
     this.clearCloseTimer()
+
+    // a RST, not a FIN: a peer that stopped reading would otherwise keep
+    // the connection and our unsent bytes in the kernel (FIN-WAIT-1). Only
+    // a plain TCP socket can do it; a TLS socket is destroyed below
+    if (this.socket instanceof net.Socket && !(this.socket instanceof tls.TLSSocket) && !this.socket.destroyed) {
+      this.socket.resetAndDestroy()
+    }
+
     this.websocket.terminate()
   }
 

@@ -50,6 +50,20 @@ describe('WebSocketConnection', function () {
     expect(outbound.status).to.equal('aborted')
   })
 
+  it('abort() sends a TCP reset, so a peer that stopped reading does not hold our unsent bytes', async () => {
+    listener = webSockets()(components()).createListener({ upgrader })
+    await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0/ws'))
+    const next = upgrader.nextInbound()
+    const { socket } = await upgradedSocket(listener.getAddrs()[0], sockets)
+    const inbound = await next
+    socket.pause() // the client reads nothing: our writes pile up in the kernel
+    const errored = pEvent<'error', NodeJS.ErrnoException>(socket, 'error')
+    inbound.send(new Uint8Array(4 * 1024 * 1024))
+    inbound.abort(new Error('bye'))
+    socket.resume()
+    expect((await errored).code).to.equal('ECONNRESET')
+  })
+
   it('close() is a clean close for both sides', async () => {
     const { outbound, inbound } = await pair()
     const remoteClose = pEvent<'close', StreamCloseEvent>(inbound, 'close')
