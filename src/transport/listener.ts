@@ -13,7 +13,8 @@ import http from 'node:http'
 import net from 'node:net'
 import tls from 'node:tls'
 import { AlreadyStartedError, InvalidParametersError, ListenError, TypedEventEmitter } from '@libp2p/interface'
-import { getNetConfig, getThinWaistAddresses, ipPortToMultiaddr } from '@libp2p/utils'
+import { getNetConfig, getThinWaistAddresses } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { WebSocketServer } from 'ws'
 import { isWebSocketsAddr, SecureWebSocketsAddr } from './address.js'
 import { toMultiaddrConnection } from './connection.js'
@@ -406,7 +407,7 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
     clearTimeout(tracked.handshakeTimer)
     tracked.handshakeTimer = undefined
 
-    const { remoteAddress, remotePort } = tracked.socket
+    const { remoteAddress, remotePort, remoteFamily } = tracked.socket
 
     if (this.shutdownController.signal.aborted || remoteAddress == null || remotePort == null) {
       websocket.terminate()
@@ -419,7 +420,8 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
       maConn = toMultiaddrConnection({
         websocket,
         socket: stream,
-        remoteAddr: ipPortToMultiaddr(remoteAddress, remotePort).encapsulate(tracked.tlsSocket != null ? '/tls/ws' : '/ws'),
+        // one parse instead of ipPortToMultiaddr + encapsulate: this runs per connection
+        remoteAddr: multiaddr(`/${remoteFamily === 'IPv6' ? 'ip6' : 'ip4'}/${remoteAddress}/tcp/${remotePort}${tracked.tlsSocket != null ? '/tls/ws' : '/ws'}`),
         direction: 'inbound',
         log: this.connectionLog,
         metrics: this.metrics?.events,

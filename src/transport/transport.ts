@@ -4,11 +4,15 @@ import { isWebSocketsAddr, toDialTarget } from './address.js'
 import { connect } from './connect.js'
 import { CAN_LISTEN, createListener } from './listener.js'
 import { createMetrics } from './metrics.js'
+import type { DialTarget } from './address.js'
 import type { TransportMetrics } from './metrics.js'
 import type { WebSocketsConfig } from './options.js'
 import type { ComponentLogger, Connection, CreateListenerOptions, DialTransportOptions, Libp2pEvents, Listener, Logger, Metrics, OutboundConnectionUpgradeEvents, Transport, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ProgressEvent } from 'progress-events'
+
+/** addresses whose dial target is remembered */
+const DIAL_TARGET_CACHE = 256
 
 /**
  * The libp2p components the transport uses. In a libp2p node they are
@@ -49,6 +53,8 @@ export class WebSocketsTransport implements Transport<WebSocketsDialEvents> {
   private readonly log: Logger
   private readonly connectionLog: Logger
   private readonly metrics?: TransportMetrics
+  /** URL and SNI per dialed address: a node redials the same few addresses */
+  private readonly dialTargets = new Map<string, DialTarget>()
 
   constructor (components: WebSocketsComponents, config: WebSocketsConfig) {
     this.components = components
@@ -78,7 +84,7 @@ export class WebSocketsTransport implements Transport<WebSocketsDialEvents> {
 
     const maConn = await connect({
       remoteAddr: ma,
-      target: toDialTarget(ma),
+      target: this.dialTarget(ma),
       config: this.config,
       signal: options.signal,
       log: this.log,
@@ -95,6 +101,28 @@ export class WebSocketsTransport implements Transport<WebSocketsDialEvents> {
       maConn.abort(err)
       throw err
     }
+  }
+
+  /**
+   * `toDialTarget(ma)`, remembered for the last `DIAL_TARGET_CACHE` addresses
+   *
+   * @throws {InvalidMultiaddrError} when `ma` is not a WebSocket address
+   */
+  private dialTarget (ma: Multiaddr): DialTarget {
+    const key = ma.toString()
+    let target = this.dialTargets.get(key)
+
+    if (target == null) {
+      target = toDialTarget(ma)
+      this.dialTargets.set(key, target)
+
+      if (this.dialTargets.size > DIAL_TARGET_CACHE) {
+        // oldest first: Map iterates in insertion order
+        this.dialTargets.delete(this.dialTargets.keys().next().value as string)
+      }
+    }
+
+    return target
   }
 
   /**

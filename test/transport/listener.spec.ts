@@ -115,10 +115,16 @@ describe('WebSocketListener', function () {
       expect(v6.getAddrs().every(ma => hostPort(ma).port === port)).to.equal(true)
     })
 
-    it('listens on [::1] and reports an ip6 address', async () => {
+    it('listens on [::1], reports an ip6 address and an ip6 remote address for inbound connections', async () => {
       const listener = createListener()
       await listener.listen(multiaddr('/ip6/::1/tcp/0/ws'))
       expect(listener.getAddrs()[0].toString()).to.match(/^\/ip6\/::1\/tcp\/\d+\/ws$/)
+
+      const inbound = upgrader.nextInbound()
+      const outbound = await webSockets()(components()).dial(listener.getAddrs()[0], { upgrader, signal: AbortSignal.timeout(5000) }) as any
+      const remote = await inbound
+      expect(remote.remoteAddr.toString()).to.match(/^\/ip6\/::1\/tcp\/\d+\/ws$/)
+      outbound.abort(new Error('done'))
     })
 
     it('listens on a dns4 name and reports it', async () => {
