@@ -4,7 +4,8 @@
  * - `schedule()` announces once triggers have been quiet for `debounceMs`,
  * and at the latest `4 × debounceMs` after the first of them: a burst (a
  * crowd of peers joining, several listeners binding) is merged into one
- * announcement. This bounds publishing to one record per topic per
+ * announcement. Until our record has been published on every topic, it is
+ * published `debounceMs` after the first trigger, quiet or not. This bounds publishing to one record per topic per
  * `debounceMs` however fast triggers arrive.
  * - Every announcement reads the record fresh (`buildRecord`). No addresses:
  * nothing is published.
@@ -129,12 +130,14 @@ export class Announcer {
   }
 
   private debounceTimerOnFire (): void {
-    const { debounceMs } = this.init
+    const { debounceMs, topics } = this.init
     const now = this.now()
-    // triggers kept coming: wait for quiet, up to the burst's deadline
+    // triggers kept coming: wait for quiet, up to the burst's deadline - but
+    // only when every topic has had our record: a first record goes out
+    // `debounceMs` after the first trigger, as everyone is waiting for it
     const due = Math.min(this.lastTriggerAt + debounceMs, this.firstTriggerAt + MAX_WAIT_DEBOUNCES * debounceMs)
 
-    if (due > now) {
+    if (due > now && topics.every(topic => this.published.has(topic))) {
       this.debounceTimer = setTimeout(this.debounceTimerOnFire, due - now)
       return
     }

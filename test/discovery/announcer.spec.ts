@@ -110,6 +110,18 @@ describe('Announcer', function () {
     assert.ok(waited >= 155 && waited < 400, `published ${waited} ms after the first trigger`)
   })
 
+  it('does not postpone the first publication for a burst of triggers', async () => {
+    h = harness({ debounceMs: 40 })
+    const start = Date.now()
+    const burst = setInterval(() => { h?.announcer.schedule('first record') }, 5)
+    h.announcer.start()
+    const first = await h.nextPublish()
+    clearInterval(burst)
+
+    const waited = first.at - start
+    assert.ok(waited >= 35 && waited < 120, `first record published ${waited} ms after the first trigger`)
+  })
+
   it('never publishes a record without addresses', async () => {
     h = harness({ intervalMs: 30 })
     h.record = undefined
