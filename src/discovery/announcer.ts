@@ -5,8 +5,9 @@
  * and at the latest `4 × debounceMs` after the first of them: a burst (a
  * crowd of peers joining, several listeners binding) is merged into one
  * announcement. Until our record has been published on every topic, it is
- * published `debounceMs` after the first trigger, quiet or not. This bounds publishing to one record per topic per
- * `debounceMs` however fast triggers arrive.
+ * published `debounceMs` after the first trigger, quiet or not. Publishing
+ * is bounded to one record per topic per `debounceMs` however fast triggers
+ * arrive.
  * - Every announcement reads the record fresh (`buildRecord`). No addresses:
  * nothing is published.
  * - Per topic, a record identical to the last one published there less than
