@@ -73,32 +73,34 @@ describe('Announcer', function () {
     assert.equal(h.published.length, 1)
   })
 
-  it('waits for triggers to be quiet for debounceMs', async () => {
-    h = harness({ debounceMs: 40 })
-    h.announcer.start()
-    await h.nextPublish()
-    h.record = Uint8Array.from([4])
+  /** a started announcer with debounceMs 40 that has published once; its record has changed since */
+  async function afterFirstPublication (): Promise<Harness> {
+    const started = harness({ debounceMs: 40 })
+    started.announcer.start()
+    await started.nextPublish()
+    started.record = Uint8Array.from([4])
+    return started
+  }
 
-    // a trigger every 10 ms for 100 ms: quiet only after the last one
-    const start = Date.now()
-    let last = start
-    for (let i = 0; i < 10; i++) {
+  it('waits for triggers to be quiet for debounceMs', async () => {
+    h = await afterFirstPublication()
+
+    // three triggers 15 ms apart: quiet only after the last one
+    let last = Date.now()
+    for (let i = 0; i < 3; i++) {
       h.announcer.schedule('newcomer')
       last = Date.now()
-      await settle(10)
+      await settle(15)
     }
     const second = await h.nextPublish()
 
     assert.ok(second.at - last >= 35, `published ${second.at - last} ms after the last trigger`)
-    assert.ok(second.at - start < 4 * 40 + 40, 'within the longest wait')
+    await settle(60)
     assert.equal(h.published.length, 2)
   })
 
   it('publishes at most 4 × debounceMs after the first trigger of an endless burst', async () => {
-    h = harness({ debounceMs: 40 })
-    h.announcer.start()
-    await h.nextPublish()
-    h.record = Uint8Array.from([4])
+    h = await afterFirstPublication()
 
     const start = Date.now()
     const burst = setInterval(() => { h?.announcer.schedule('newcomer') }, 5)
@@ -119,7 +121,8 @@ describe('Announcer', function () {
     clearInterval(burst)
 
     const waited = first.at - start
-    assert.ok(waited >= 35 && waited < 120, `first record published ${waited} ms after the first trigger`)
+    // 4 × debounceMs = 160 ms if the burst postponed it
+    assert.ok(waited >= 35 && waited < 150, `first record published ${waited} ms after the first trigger`)
   })
 
   it('never publishes a record without addresses', async () => {
