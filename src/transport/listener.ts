@@ -61,12 +61,20 @@ interface BoundState {
 /** One accepted TCP socket, from accept until it closes */
 interface TrackedSocket {
   socket: net.Socket
+  listener: WebSocketListener
   /** Armed at accept, cleared once the WebSocket upgrade completes */
   handshakeTimer?: ReturnType<typeof setTimeout>
   tlsSocket?: tls.TLSSocket
 }
 
+/**
+ * The tracked socket an accepted socket (or its TLS socket) belongs to: the
+ * socket's event listeners are module-level functions that find it here, so
+ * an idle connection holds no closures of ours
+ */
 const kTracked = Symbol('tolerant-ws:tracked-socket')
+
+interface Tracks { [kTracked]?: TrackedSocket }
 
 export class WebSocketListener extends TypedEventEmitter<ListenerEvents> implements Listener {
   private readonly log: Logger
@@ -79,13 +87,15 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
   private readonly server: net.Server
   private readonly httpServer: http.Server
   private readonly wsServer: WebSocketServer
-  private readonly sockets = new Map<net.Socket, TrackedSocket>()
+  private readonly sockets = new Set<TrackedSocket>()
   private readonly shutdownController = new AbortController()
   private state: ListenerState = { status: 'idle' }
   private secureContext?: tls.SecureContext
   private bindPromise?: Promise<unknown>
   private closePromise?: Promise<void>
   private addr = 'unbound'
+  /** `${addr} `, shared by the metrics of every inbound connection */
+  private metricPrefix = 'unbound '
 
   constructor (components: WebSocketListenerComponents, init: WebSocketListenerInit) {
     super()
@@ -212,6 +222,7 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
 
     this.state = { status: 'listening', listenAddr: ma, netConfig, port, plaintext: !secure }
     this.addr = `${netConfig.host}:${port}`
+    this.metricPrefix = `${this.addr} `
     this.server.on('error', this.serverOnError)
     this.metrics?.status?.update({ [this.addr]: 1 })
     this.log('listening on %s', this.addr)
@@ -252,7 +263,7 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
 
     this.shutdownController.abort()
 
-    for (const tracked of this.sockets.values()) {
+    for (const tracked of this.sockets) {
       clearTimeout(tracked.handshakeTimer)
       tracked.socket.destroy()
     }
@@ -306,25 +317,13 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
       return
     }
 
-    const tracked: TrackedSocket = { socket }
-    tracked.handshakeTimer = setTimeout(() => {
-      this.metrics?.events?.increment({ [`${this.addr} timeout`]: true })
-      this.log('no WebSocket upgrade from %s within %dms, destroying the socket', socket.remoteAddress, this.config.handshakeTimeout)
-      socket.destroy()
-    }, this.config.handshakeTimeout)
-    this.sockets.set(socket, tracked)
-
-    socket.on('error', (err) => {
-      this.log('socket error from %s - %e', socket.remoteAddress, err)
-      this.metrics?.events?.increment({ [`${this.addr} error`]: true })
-      socket.destroy()
-    })
-    socket.once('close', () => {
-      clearTimeout(tracked.handshakeTimer)
-      this.sockets.delete(socket)
-      this.metrics?.events?.increment({ [`${this.addr} close`]: true })
-      this.maybeResume()
-    })
+    const tracked: TrackedSocket = { socket, listener: this }
+    tracked.handshakeTimer = setTimeout(trackedOnHandshakeTimeout, this.config.handshakeTimeout, tracked)
+    this.sockets.add(tracked)
+    ;(socket as Tracks)[kTracked] = tracked
+    socket.on('error', socketOnError)
+    // a socket emits 'close' once
+    socket.on('close', socketOnClose)
 
     this.maybePause()
 
@@ -380,7 +379,7 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
   }
 
   private handToHttp (tracked: TrackedSocket, stream: Duplex): void {
-    (stream as any)[kTracked] = tracked
+    (stream as Tracks)[kTracked] = tracked
     this.httpServer.emit('connection', stream)
     tracked.socket.resume()
   }
@@ -391,7 +390,7 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
   }
 
   private httpServerOnUpgrade (req: IncomingMessage, stream: Duplex, head: Buffer): void {
-    const tracked: TrackedSocket | undefined = (stream as any)[kTracked]
+    const tracked = (stream as Tracks)[kTracked]
 
     if (tracked == null || (this.state.status !== 'listening' && this.state.status !== 'paused')) {
       stream.destroy()
@@ -425,7 +424,7 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
         direction: 'inbound',
         log: this.connectionLog,
         metrics: this.metrics?.events,
-        metricPrefix: `${this.addr} `,
+        metricPrefix: this.metricPrefix,
         maxBufferedAmount: this.config.maxBufferedAmount,
         maxMessageSize: this.config.maxMessageSize,
         closeTimeout: this.config.closeTimeout
@@ -445,6 +444,40 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
         this.metrics?.errors?.increment({ [`${this.addr} inbound_upgrade`]: true })
         maConn.abort(err)
       })
+  }
+
+  /**
+   * Called by {@link trackedOnHandshakeTimeout}.
+   *
+   * @internal
+   */
+  onHandshakeTimeout (tracked: TrackedSocket): void {
+    this.metrics?.events?.increment({ [`${this.addr} timeout`]: true })
+    this.log('no WebSocket upgrade from %s within %dms, destroying the socket', tracked.socket.remoteAddress, this.config.handshakeTimeout)
+    tracked.socket.destroy()
+  }
+
+  /**
+   * Called by {@link socketOnError}.
+   *
+   * @internal
+   */
+  onSocketError (tracked: TrackedSocket, err: Error): void {
+    this.log('socket error from %s - %e', tracked.socket.remoteAddress, err)
+    this.metrics?.events?.increment({ [`${this.addr} error`]: true })
+    tracked.socket.destroy()
+  }
+
+  /**
+   * Called by {@link socketOnClose}.
+   *
+   * @internal
+   */
+  onSocketClose (tracked: TrackedSocket): void {
+    clearTimeout(tracked.handshakeTimer)
+    this.sockets.delete(tracked)
+    this.metrics?.events?.increment({ [`${this.addr} close`]: true })
+    this.maybeResume()
   }
 
   private serverOnError (err: Error): void {
@@ -527,6 +560,26 @@ export class WebSocketListener extends TypedEventEmitter<ListenerEvents> impleme
   private stopListeningForCertificates (): void {
     this.components.events.removeEventListener('certificate:provision', this.eventsOnCertificateProvision)
     this.components.events.removeEventListener('certificate:renew', this.eventsOnCertificateRenew)
+  }
+}
+
+function trackedOnHandshakeTimeout (tracked: TrackedSocket): void {
+  tracked.listener.onHandshakeTimeout(tracked)
+}
+
+function socketOnError (this: net.Socket & Tracks, err: Error): void {
+  const tracked = this[kTracked]
+
+  if (tracked != null) {
+    tracked.listener.onSocketError(tracked, err)
+  }
+}
+
+function socketOnClose (this: net.Socket & Tracks): void {
+  const tracked = this[kTracked]
+
+  if (tracked != null) {
+    tracked.listener.onSocketClose(tracked)
   }
 }
 
