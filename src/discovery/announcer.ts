@@ -5,9 +5,12 @@
  * and at the latest `4 × debounceMs` after the first of them: a burst (a
  * crowd of peers joining, several listeners binding) is merged into one
  * announcement. Until our record has been published on every topic, it is
- * published `debounceMs` after the first trigger, quiet or not. Publishing
- * is bounded to one record per topic per `debounceMs` however fast triggers
- * arrive.
+ * published `debounceMs` after the first trigger, quiet or not. Apart from
+ * the first record below, publishing is bounded to one record per topic per
+ * `debounceMs` however fast triggers arrive.
+ * - A forced trigger on a topic that has not had our record yet (its first
+ * subscriber, or a stranger's record relayed there) announces at once: that
+ * subscriber is waiting for it, and no earlier record can be merged into it.
  * - Every announcement reads the record fresh (`buildRecord`). No addresses:
  * nothing is published.
  * - Per topic, a record identical to the last one published there less than
@@ -121,13 +124,23 @@ export class Announcer {
 
     this.lastTriggerAt = this.now()
 
+    // a subscriber appeared on a topic that has not had our record: it is
+    // waiting for exactly this record, so it goes out now, not after the debounce
+    const awaited = forceTopic != null && this.forced.has(forceTopic) && !this.published.has(forceTopic)
+
     if (this.debounceTimer != null) {
-      return
+      if (!awaited) {
+        return
+      }
+
+      clearTimeout(this.debounceTimer)
+    } else {
+      this.firstTriggerAt = this.lastTriggerAt
     }
 
-    this.firstTriggerAt = this.lastTriggerAt
-    this.init.log('announcement scheduled in %d ms (%s)', this.init.debounceMs, reason)
-    this.debounceTimer = setTimeout(this.debounceTimerOnFire, this.init.debounceMs)
+    const delay = awaited ? 0 : this.init.debounceMs
+    this.init.log('announcement scheduled in %d ms (%s)', delay, reason)
+    this.debounceTimer = setTimeout(this.debounceTimerOnFire, delay)
   }
 
   private debounceTimerOnFire (): void {

@@ -125,6 +125,27 @@ describe('Announcer', function () {
     assert.ok(waited >= 35 && waited < 150, `first record published ${waited} ms after the first trigger`)
   })
 
+  it('publishes at once for the first subscriber of a topic that has not had our record', async () => {
+    h = harness({ debounceMs: 300 })
+    h.subscribers.set('a', 0)
+    h.announcer.start()
+    await settle(350)
+    assert.equal(h.published.length, 0, 'nobody to publish to yet')
+
+    const start = Date.now()
+    h.subscribers.set('a', 1)
+    h.announcer.schedule('newcomer', 'a')
+    const first = await h.nextPublish()
+    // the debounce would have waited 300 ms
+    assert.ok(first.at - start < 150, `first record published ${first.at - start} ms after its subscriber came`)
+
+    // the topic has had our record: the next newcomer waits for the debounce
+    const again = Date.now()
+    h.announcer.schedule('newcomer', 'a')
+    const second = await h.nextPublish()
+    assert.ok(second.at - again >= 290, `second record published ${second.at - again} ms after its newcomer`)
+  })
+
   it('never publishes a record without addresses', async () => {
     h = harness({ intervalMs: 30 })
     h.record = undefined
