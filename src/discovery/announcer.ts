@@ -4,13 +4,12 @@
  * - `schedule()` announces once triggers have been quiet for `debounceMs`,
  * and at the latest `4 × debounceMs` after the first of them: a burst (a
  * crowd of peers joining, several listeners binding) is merged into one
- * announcement. Until our record has been published on every topic, it is
- * published `debounceMs` after the first trigger, quiet or not. Apart from
- * the first record below, publishing is bounded to one record per topic per
- * `debounceMs` however fast triggers arrive.
- * - A forced trigger on a topic that has not had our record yet (its first
- * subscriber, or a stranger's record relayed there) announces at once: that
- * subscriber is waiting for it, and no earlier record can be merged into it.
+ * announcement. Apart from first records (below), publishing is bounded to
+ * one record per topic per `debounceMs` however fast triggers arrive.
+ * - While a topic that has subscribers has not had our record, any trigger
+ * announces at once: those subscribers are waiting for it (typically: our
+ * first listener has just bound, or a first subscriber came). Until every
+ * topic has had our record, a trigger is never postponed by later ones.
  * - Every announcement reads the record fresh (`buildRecord`). No addresses:
  * nothing is published.
  * - Per topic, a record identical to the last one published there less than
@@ -124,9 +123,9 @@ export class Announcer {
 
     this.lastTriggerAt = this.now()
 
-    // a subscriber appeared on a topic that has not had our record: it is
-    // waiting for exactly this record, so it goes out now, not after the debounce
-    const awaited = forceTopic != null && this.forced.has(forceTopic) && !this.published.has(forceTopic)
+    // a topic with subscribers that has not had our record yet is waiting for
+    // exactly this record: it goes out now, not after the debounce
+    const awaited = this.init.topics.some(topic => !this.published.has(topic) && this.hasSubscribers(topic))
 
     if (this.debounceTimer != null) {
       if (!awaited) {
@@ -141,6 +140,15 @@ export class Announcer {
     const delay = awaited ? 0 : this.init.debounceMs
     this.init.log('announcement scheduled in %d ms (%s)', delay, reason)
     this.debounceTimer = setTimeout(this.debounceTimerOnFire, delay)
+  }
+
+  private hasSubscribers (topic: string): boolean {
+    try {
+      return this.init.countSubscribers(topic) > 0
+    } catch {
+      // publishWhereNeeded logs it
+      return false
+    }
   }
 
   private debounceTimerOnFire (): void {

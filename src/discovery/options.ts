@@ -43,7 +43,8 @@ export interface PubSubPeerDiscoveryInit {
    * record of a peer we had not heard of) before the announcement it causes.
    * Triggers arriving meanwhile are merged into that one announcement, which
    * waits at most 4 × `announceDebounce` after the first of them; at most one
-   * record is published per topic per `announceDebounce`.
+   * record is published per topic per `announceDebounce`. Our first record on
+   * a topic that has subscribers is not debounced: it goes out at once.
    *
    * @default 250
    */
