@@ -295,6 +295,10 @@ export async function createBenchNode (impl: ImplName, listen: boolean): Promise
       // the default (300) would prune the concurrency scenario's connections
       maxConnections: 10_000
     },
+    // its ping every 10 s collides with the measured ping (ping allows one
+    // outbound stream per connection) and then aborts the whole connection:
+    // about one failed dial + ping per 2 000 on every transport
+    connectionMonitor: { enabled: false },
     services: {
       ping: ping(),
       identify: identify()
