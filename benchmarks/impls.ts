@@ -297,7 +297,8 @@ export async function createBenchNode (impl: ImplName, listen: boolean): Promise
     },
     // its ping every 10 s collides with the measured ping (ping allows one
     // outbound stream per connection) and then aborts the whole connection:
-    // about one failed dial + ping per 2 000 on every transport
+    // about one failed dial + ping per 2 000 on every transport. js-libp2p's
+    // own ping tests turn it off for the same reason (libp2p/js-libp2p#3283)
     connectionMonitor: { enabled: false },
     services: {
       ping: ping(),
