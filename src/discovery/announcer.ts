@@ -155,8 +155,8 @@ export class Announcer {
     const { debounceMs, topics } = this.init
     const now = this.now()
     // triggers kept coming: wait for quiet, up to the burst's deadline - but
-    // only when every topic has had our record: a first record goes out
-    // `debounceMs` after the first trigger, as everyone is waiting for it
+    // only when every topic has had our record: a topic still without it (it
+    // had no subscriber when the burst began) must not wait for the burst
     const due = Math.min(this.lastTriggerAt + debounceMs, this.firstTriggerAt + MAX_WAIT_DEBOUNCES * debounceMs)
 
     if (due > now && topics.every(topic => this.published.has(topic))) {
