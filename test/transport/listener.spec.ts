@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
 import { pEvent } from 'p-event'
 import { webSockets } from '../../src/index.js'
+import { remoteMultiaddr } from '../../src/transport/listener.js'
 import { selfSignedCertificate } from '../fixtures/certificate.js'
 import { closed, hostPort, rawSocket, upgradedSocket, upgradeRequest } from '../fixtures/sockets.js'
 import { components, stubUpgrader } from '../fixtures/upgrader.js'
@@ -355,5 +356,33 @@ describe('WebSocketListener', function () {
       expect(comps.events.listenerCount('certificate:provision')).to.equal(0)
       expect(comps.events.listenerCount('certificate:renew')).to.equal(0)
     })
+  })
+})
+
+describe('remoteMultiaddr', () => {
+  const cases: Array<[family: string, address: string, secure: boolean, expected: string]> = [
+    ['IPv4', '127.0.0.1', false, '/ip4/127.0.0.1/tcp/40123/ws'],
+    ['IPv4', '10.1.2.3', true, '/ip4/10.1.2.3/tcp/40123/tls/ws'],
+    ['IPv6', '::1', false, '/ip6/::1/tcp/40123/ws'],
+    ['IPv6', '2001:DB8:0:0:0:0:0:1', true, '/ip6/2001:DB8:0:0:0:0:0:1/tcp/40123/tls/ws'],
+    ['IPv6', '::ffff:127.0.0.1', false, '/ip6/::ffff:127.0.0.1/tcp/40123/ws']
+  ]
+
+  for (const [family, address, secure, expected] of cases) {
+    it(`builds the same address as parsing ${expected}`, () => {
+      const built = remoteMultiaddr(family, address, 40123, secure)
+      const parsed = multiaddr(expected)
+
+      expect(built.toString()).to.equal(parsed.toString())
+      expect(built.bytes).to.deep.equal(parsed.bytes)
+      expect(built.equals(parsed)).to.equal(true)
+    })
+  }
+
+  it('shares no mutable state between addresses', () => {
+    const a = remoteMultiaddr('IPv4', '127.0.0.1', 1, true)
+    a.getComponents()[2].name = 'changed'
+    expect(remoteMultiaddr('IPv4', '127.0.0.2', 2, true).toString()).to.equal('/ip4/127.0.0.2/tcp/2/tls/ws')
+    expect(a.toString()).to.equal('/ip4/127.0.0.1/tcp/1/tls/ws')
   })
 })
