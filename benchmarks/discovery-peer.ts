@@ -44,6 +44,10 @@ let node: any
 let unhandled = 0
 process.on('unhandledRejection', () => { unhandled++ })
 let foundCount = (): number => 0
+/** CPU use when the node had started */
+let cpuAtStart: NodeJS.CpuUsage | undefined
+/** when the node's first connection opened (a joining node's is to the bootstrap node) */
+let firstConnectionAt: number | undefined
 
 serve({
   async start ({ stack, router, bootstrapAddr, total }: DiscoveryStart) {
@@ -93,11 +97,21 @@ serve({
     })
 
     const startedAt = now()
+    cpuAtStart = process.cpuUsage()
+    node.addEventListener('connection:open', () => { firstConnectionAt ??= now() })
     return { startedAt, addr: node.getMultiaddrs()[0]?.toString(), peerId: node.peerId.toString() }
   },
 
   async status () {
-    return { connections: node?.getConnections().length ?? 0, found: foundCount(), unhandled }
+    const cpu = process.cpuUsage(cpuAtStart)
+    return {
+      connections: node?.getConnections().length ?? 0,
+      found: foundCount(),
+      unhandled,
+      firstConnectionAt,
+      /** CPU time since the node started */
+      cpuMs: (cpu.user + cpu.system) / 1000
+    }
   }
 }, async () => {
   await node?.stop()

@@ -283,8 +283,10 @@ export function renderMarkdown (res: Results, svgName: string): string {
   if (res.discovery != null) {
     out.push('\n### 5. Discovery convergence\n')
     out.push(`${s.discoveryNodes} libp2p nodes, one process each, ${m.router}, default discovery options (10 s interval); node 0 starts first, the others at once with node 0 as their only bootstrap peer (\`@libp2p/bootstrap\`, timeout 0). Time from the last node's start until every node's pubsub discovery has emitted every other node with at least one address. ours = tolerant-ws transport + discovery; reference = \`@libp2p/websockets\` + \`@libp2p/pubsub-peer-discovery\`. ${s.discoveryRepeats} repeat(s), timeout ${s.discoveryTimeoutMs / 1000} s.\n`)
-    out.push(table(['', 'convergence ms', 'timed out', 'start spread ms'],
-      Object.entries(res.discovery).map(([l, d]) => [l, formatFigure(d.convergenceMs, 0), `${d.timeouts}/${s.discoveryRepeats}`, formatFigure(d.startSpreadMs, 0)])))
+    out.push('Besides convergence: when the last joining node\'s connection to the bootstrap node opened (after the last start), and the CPU time the nodes used from their start until all had converged: a joining node (median), the bootstrap node, and all nodes together ÷ the cores (the convergence time if the cores had been busy with nothing else).\n')
+    out.push(table(['', 'convergence ms', 'timed out', 'start spread ms', 'last connection ms', 'CPU ms / joining node', 'CPU ms bootstrap', 'CPU ms all ÷ cores'],
+      Object.entries(res.discovery).map(([l, d]) => [l, formatFigure(d.convergenceMs, 0), `${d.timeouts}/${s.discoveryRepeats}`, formatFigure(d.startSpreadMs, 0),
+        formatFigure(d.lastConnectionMs, 0), formatFigure(d.nodeCpuMs, 0), formatFigure(d.bootstrapCpuMs, 0), formatFigure(d.cpuPerCoreMs, 0)])))
   }
 
   out.push('\n<details><summary>Versions and load per scenario</summary>\n')

@@ -358,6 +358,14 @@ export interface DiscoveryResult {
   atTimeout: string[]
   /** ms from the first to the last node's start */
   startSpreadMs: Figure
+  /** ms from the last node's start until the last joining node's connection to the bootstrap node opened */
+  lastConnectionMs: Figure
+  /** CPU ms of a joining node from its start until all converged (median node of each repeat) */
+  nodeCpuMs: Figure
+  /** CPU ms of the bootstrap node from its start until all converged */
+  bootstrapCpuMs: Figure
+  /** CPU ms of all nodes from their starts until all converged, ÷ the machine's cores */
+  cpuPerCoreMs: Figure
 }
 
 /** 5. discovery convergence of `discoveryNodes` processes, one bootstrap node */
@@ -369,7 +377,7 @@ export async function discovery (options: Options, progress: Progress): Promise<
     ...(options.compareDiscovery != null ? [{ label: 'ours (compare)', stack: 'ours' as const, env: { TOLERANT_WS_DISCOVERY_DIST: options.compareDiscovery } }] : []),
     { label: 'reference', stack: 'reference' }
   ]
-  const acc = new Map<string, { conv: number[], spread: number[], timeouts: number, unconverged: number, missing: string[] }>()
+  const acc = new Map<string, { conv: number[], spread: number[], lastConnection: number[], nodeCpu: number[], bootstrapCpu: number[], cpuPerCore: number[], timeouts: number, unconverged: number, missing: string[] }>()
 
   for (let r = 0; r < s.discoveryRepeats; r++) {
     for (const { label, stack, env } of stacks) {
@@ -398,12 +406,18 @@ export async function discovery (options: Options, progress: Progress): Promise<
         const lastStart = Math.max(...starts)
         progress(`discovery: ${s.discoveryNodes} nodes, ${label}, repeat ${r + 1}/${s.discoveryRepeats} (waiting for convergence)`)
         const ok = await waitFor(async () => converged.length >= s.discoveryNodes, s.discoveryTimeoutMs)
-        const a = acc.get(label) ?? { conv: [], spread: [], timeouts: 0, unconverged: 0, missing: [] }
+        // at once, so the CPU figures end (about) when the last node converged
+        const st = await Promise.all(peers.map(async p => p.call('status').catch(() => ({ found: -1, connections: -1, cpuMs: NaN, firstConnectionAt: undefined }))))
+        const a = acc.get(label) ?? { conv: [], spread: [], lastConnection: [], nodeCpu: [], bootstrapCpu: [], cpuPerCore: [], timeouts: 0, unconverged: 0, missing: [] }
         a.spread.push(lastStart - Math.min(...starts))
+        const joining = st.slice(1)
+        a.lastConnection.push(Math.max(...joining.map(x => (x.firstConnectionAt ?? Infinity) - lastStart)))
+        a.nodeCpu.push(figure(joining.map(x => x.cpuMs)).median)
+        a.bootstrapCpu.push(st[0].cpuMs)
+        a.cpuPerCore.push(st.reduce((sum, x) => sum + x.cpuMs, 0) / os.cpus().length)
         if (ok) {
           a.conv.push(Math.max(...converged) - lastStart)
         } else {
-          const st = await Promise.all(peers.map(async p => p.call('status').catch(() => ({ found: -1, connections: -1 }))))
           a.missing.push(st.map(x => `${x.found}/${x.connections}`).join(' '))
           a.timeouts++
           a.unconverged += s.discoveryNodes - converged.length
@@ -417,7 +431,18 @@ export async function discovery (options: Options, progress: Progress): Promise<
   }
 
   for (const [stack, a] of acc) {
-    out[stack] = { nodes: s.discoveryNodes, convergenceMs: figure(a.conv), timeouts: a.timeouts, unconverged: a.unconverged, atTimeout: a.missing, startSpreadMs: figure(a.spread) }
+    out[stack] = {
+      nodes: s.discoveryNodes,
+      convergenceMs: figure(a.conv),
+      timeouts: a.timeouts,
+      unconverged: a.unconverged,
+      atTimeout: a.missing,
+      startSpreadMs: figure(a.spread),
+      lastConnectionMs: figure(a.lastConnection),
+      nodeCpuMs: figure(a.nodeCpu),
+      bootstrapCpuMs: figure(a.bootstrapCpu),
+      cpuPerCoreMs: figure(a.cpuPerCore)
+    }
   }
   return out
 }
