@@ -67,8 +67,7 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
   private closingLocally = false
   private closeHandled = false
   /** messages of the current socket read, not yet handed on */
-  private pendingReads?: Buffer[]
-  private pendingReadBytes = 0
+  private pendingReads?: Uint8Array[]
 
   constructor (init: WebSocketConnectionInit) {
     super(init)
@@ -112,7 +111,9 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
       this.socket.cork()
 
       try {
-        this.sendCoalesced(bufs)
+        for (const buf of coalesce(bufs)) {
+          this.websocket.send(buf, SEND_OPTIONS)
+        }
       } finally {
         this.socket.uncork()
       }
@@ -174,40 +175,6 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
     })
   }
 
-  /**
-   * One message per chunk of {@link COALESCE_BYTES} or more; consecutive
-   * smaller chunks are joined into one message of at most about that size.
-   */
-  private sendCoalesced (bufs: Uint8Array[]): void {
-    let first = 0
-    let pending = 0
-
-    for (let i = 0; i <= bufs.length; i++) {
-      const buf: Uint8Array | undefined = bufs[i]
-      const large = buf != null && buf.byteLength >= COALESCE_BYTES
-
-      // flush the run of small chunks before a large chunk, at the end, or
-      // once the run is big enough
-      if (buf == null || large || pending >= COALESCE_BYTES) {
-        if (i - first === 1) {
-          this.websocket.send(bufs[first], SEND_OPTIONS)
-        } else if (i - first > 1) {
-          this.websocket.send(Buffer.concat(bufs.slice(first, i), pending), SEND_OPTIONS)
-        }
-
-        first = i
-        pending = 0
-      }
-
-      if (large) {
-        this.websocket.send(buf, SEND_OPTIONS)
-        first = i + 1
-      } else if (buf != null) {
-        pending += buf.byteLength
-      }
-    }
-  }
-
   sendPause (): void {
     this.websocket.pause()
   }
@@ -241,11 +208,9 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
   onWebSocketMessage (data: Buffer): void {
     if (this.pendingReads == null) {
       this.pendingReads = [data]
-      this.pendingReadBytes = data.byteLength
       queueMicrotask(() => { this.flushReads() })
     } else {
       this.pendingReads.push(data)
-      this.pendingReadBytes += data.byteLength
     }
   }
 
@@ -258,13 +223,8 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
 
     this.pendingReads = undefined
 
-    if (reads.length === 1) {
-      this.onData(reads[0])
-    } else if (this.pendingReadBytes <= COALESCE_BYTES * 4) {
-      this.onData(Buffer.concat(reads, this.pendingReadBytes))
-    } else {
-      this.onData(new Uint8ArrayList(...reads))
-    }
+    const parts = reads.length === 1 ? reads : coalesce(reads)
+    this.onData(parts.length === 1 ? parts[0] : new Uint8ArrayList(...parts))
   }
 
   /**
@@ -311,6 +271,44 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
       this.closeTimer = undefined
     }
   }
+}
+
+/**
+ * The chunks to send or hand on for `bufs`: a chunk of {@link COALESCE_BYTES}
+ * or more stays as it is (never copied), and each run of smaller neighbours
+ * is joined into chunks of about that size.
+ */
+export function coalesce (bufs: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let first = 0
+  let pending = 0
+
+  for (let i = 0; i <= bufs.length; i++) {
+    const buf: Uint8Array | undefined = bufs[i]
+    const large = buf != null && buf.byteLength >= COALESCE_BYTES
+
+    // flush the run of small chunks before a large chunk, at the end, or
+    // once the run is big enough
+    if (buf == null || large || pending >= COALESCE_BYTES) {
+      if (i - first === 1) {
+        out.push(bufs[first])
+      } else if (i - first > 1) {
+        out.push(Buffer.concat(bufs.slice(first, i), pending))
+      }
+
+      first = i
+      pending = 0
+    }
+
+    if (large) {
+      out.push(buf)
+      first = i + 1
+    } else if (buf != null) {
+      pending += buf.byteLength
+    }
+  }
+
+  return out
 }
 
 function websocketOnMessage (this: WebSocket & Owned, data: Buffer): void {

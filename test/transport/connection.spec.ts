@@ -1,12 +1,14 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'chai'
 import { pEvent } from 'p-event'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { webSockets } from '../../src/index.js'
+import { COALESCE_BYTES, coalesce } from '../../src/transport/connection.js'
 import { clientFrame, closed, serverCloseCode, upgradedSocket } from '../fixtures/sockets.js'
 import { components, stubUpgrader } from '../fixtures/upgrader.js'
 import type { WebSocketsInit } from '../../src/index.js'
 import type { StubUpgrader } from '../fixtures/upgrader.js'
-import type { Listener, MultiaddrConnection, StreamCloseEvent } from '@libp2p/interface'
+import type { Listener, MultiaddrConnection, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type net from 'node:net'
 
 describe('WebSocketConnection', function () {
@@ -121,6 +123,31 @@ describe('WebSocketConnection', function () {
     expect(ok).to.equal(true)
   })
 
+  it('hands the messages of one socket read on together: small ones joined, a large one as it is', async () => {
+    listener = webSockets()(components()).createListener({ upgrader })
+    await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0/ws'))
+    const next = upgrader.nextInbound()
+    const { socket } = await upgradedSocket(listener.getAddrs()[0], sockets)
+    const inbound = await next
+    const large = Buffer.alloc(COALESCE_BYTES, 7)
+    const received = pEvent<'message', StreamMessageEvent>(inbound, 'message')
+
+    // one TCP write, so one socket read: four binary messages
+    socket.write(Buffer.concat([
+      clientFrame(2, Buffer.from([1, 2])),
+      clientFrame(2, large),
+      clientFrame(2, Buffer.from([3, 4, 5])),
+      clientFrame(2, Buffer.from([6]))
+    ]))
+
+    const { data } = await received
+    expect(data).to.be.an.instanceOf(Uint8ArrayList)
+    const chunks = [...data as Uint8ArrayList]
+    expect(chunks.map(c => c.byteLength)).to.deep.equal([2, COALESCE_BYTES, 4])
+    expect([...chunks[0], ...chunks[2]]).to.deep.equal([1, 2, 3, 4, 5, 6])
+    expect(Buffer.from(chunks[1]).equals(large)).to.equal(true)
+  })
+
   it('pauses the socket while the reader is paused (read backpressure)', async () => {
     const { outbound, inbound } = await pair()
     inbound.pause()
@@ -177,5 +204,37 @@ describe('WebSocketConnection', function () {
     expect(((await closeEvent).error as any)?.closeCode).to.equal(1009)
     await closed(socket)
     expect(serverCloseCode(Buffer.concat(received))).to.equal(1009)
+  })
+})
+
+describe('coalesce', () => {
+  const small = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill)
+
+  it('returns a single chunk and a run of one chunk as they are', () => {
+    const a = small(10, 1)
+    expect(coalesce([a])[0]).to.equal(a)
+    const large = small(COALESCE_BYTES, 2)
+    const out = coalesce([a, large])
+    expect(out[0]).to.equal(a)
+    expect(out[1]).to.equal(large)
+  })
+
+  it('never copies a chunk of COALESCE_BYTES or more, and joins the small ones around it in order', () => {
+    const large = small(COALESCE_BYTES * 2, 9)
+    const out = coalesce([small(1, 1), small(2, 2), large, small(3, 3), small(4, 4)])
+    expect(out.map(c => c.byteLength)).to.deep.equal([3, COALESCE_BYTES * 2, 7])
+    expect(out[1]).to.equal(large)
+    expect([...out[0], ...out[2]]).to.deep.equal([1, 2, 2, 3, 3, 3, 4, 4, 4, 4])
+  })
+
+  it('starts a new joined chunk once a run reaches COALESCE_BYTES', () => {
+    const piece = COALESCE_BYTES / 4
+    const out = coalesce(Array.from({ length: 10 }, (_, i) => small(piece, i)))
+    expect(out.map(c => c.byteLength)).to.deep.equal([4 * piece, 4 * piece, 2 * piece])
+    expect(Buffer.concat(out).equals(Buffer.concat(Array.from({ length: 10 }, (_, i) => small(piece, i))))).to.equal(true)
+  })
+
+  it('returns nothing for nothing', () => {
+    expect(coalesce([])).to.deep.equal([])
   })
 })
