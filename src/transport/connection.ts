@@ -7,8 +7,9 @@
  * {@link COALESCE_BYTES} or more is its own message and is never copied.
  * Backpressure follows the socket's real `drain` once `maxBufferedAmount`
  * bytes wait.
- * - reads: the messages of one socket read reach the reader together (small
- * ones joined), as the bytes of one read would on a TCP stream.
+ * - reads: the messages of one socket read reach the reader in one event, as
+ * the bytes of one read would on a TCP stream: small ones joined, large ones
+ * as they are (never copied).
  * `pause()`/`resume()` pause the TCP socket itself.
  * - per connection there are no bound functions: the event listeners are
  * module-level functions (named after the event, as in `ws`) that find their
@@ -199,9 +200,10 @@ export class WebSocketConnection extends AbstractMultiaddrConnection {
 
   /**
    * Called by {@link websocketOnMessage}. Messages that arrive in one socket
-   * read are handed on together, once that read is done: the reader (a noise
-   * decoder, a muxer) then parses one buffer instead of one per message, as
-   * it would on a TCP stream. Large messages are never copied.
+   * read are handed on in one event, once that read is done, as the bytes of
+   * one read would be on a TCP stream: the reader (a noise decoder, a muxer)
+   * parses a few chunks instead of one event per message. Small messages are
+   * joined ({@link coalesce}); large ones are never copied.
    *
    * @internal
    */
