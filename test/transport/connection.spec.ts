@@ -29,6 +29,15 @@ describe('WebSocketConnection', function () {
     return { outbound, inbound }
   }
 
+  /** Our listener, and a raw TCP socket that completed the upgrade by hand, with its inbound connection */
+  async function rawPair (init: WebSocketsInit = {}): Promise<{ socket: net.Socket, inbound: MultiaddrConnection }> {
+    listener = webSockets(init)(components()).createListener({ upgrader })
+    await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0/ws'))
+    const next = upgrader.nextInbound()
+    const { socket } = await upgradedSocket(listener.getAddrs()[0], sockets)
+    return { socket, inbound: await next }
+  }
+
   beforeEach(() => {
     upgrader = stubUpgrader()
     sockets = []
@@ -53,11 +62,7 @@ describe('WebSocketConnection', function () {
   })
 
   it('abort() sends a TCP reset, so a peer that stopped reading does not hold our unsent bytes', async () => {
-    listener = webSockets()(components()).createListener({ upgrader })
-    await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0/ws'))
-    const next = upgrader.nextInbound()
-    const { socket } = await upgradedSocket(listener.getAddrs()[0], sockets)
-    const inbound = await next
+    const { socket, inbound } = await rawPair()
     socket.pause() // the client reads nothing: our writes pile up in the kernel
     const errored = pEvent<'error', NodeJS.ErrnoException>(socket, 'error')
     inbound.send(new Uint8Array(4 * 1024 * 1024))
@@ -78,11 +83,7 @@ describe('WebSocketConnection', function () {
   })
 
   it('close() destroys the socket after closeTimeout when the remote never answers the Close frame', async () => {
-    listener = webSockets({ closeTimeout: 200 })(components()).createListener({ upgrader })
-    await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0/ws'))
-    const next = upgrader.nextInbound()
-    const { socket } = await upgradedSocket(listener.getAddrs()[0], sockets)
-    const inbound = await next
+    const { socket, inbound } = await rawPair({ closeTimeout: 200 })
     socket.pause() // the client reads nothing and never answers
     const start = Date.now()
     await inbound.close()
@@ -124,11 +125,7 @@ describe('WebSocketConnection', function () {
   })
 
   it('hands the messages of one socket read on together: small ones joined, a large one as it is', async () => {
-    listener = webSockets()(components()).createListener({ upgrader })
-    await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0/ws'))
-    const next = upgrader.nextInbound()
-    const { socket } = await upgradedSocket(listener.getAddrs()[0], sockets)
-    const inbound = await next
+    const { socket, inbound } = await rawPair()
     const large = Buffer.alloc(COALESCE_BYTES, 7)
     const received = pEvent<'message', StreamMessageEvent>(inbound, 'message')
 
@@ -192,11 +189,7 @@ describe('WebSocketConnection', function () {
   })
 
   it('closes with 1009 on a message larger than maxPayload', async () => {
-    listener = webSockets({ maxPayload: 1024 })(components()).createListener({ upgrader })
-    await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0/ws'))
-    const next = upgrader.nextInbound()
-    const { socket } = await upgradedSocket(listener.getAddrs()[0], sockets)
-    const conn = await next
+    const { socket, inbound: conn } = await rawPair({ maxPayload: 1024 })
     const closeEvent = pEvent<'close', StreamCloseEvent>(conn, 'close')
     const received: Buffer[] = []
     socket.on('data', (d: Buffer) => received.push(d))
