@@ -12,7 +12,7 @@ import { fork } from 'node:child_process'
 import { getHeapSnapshot } from 'node:v8'
 import { multiaddrToUri } from '@multiformats/multiaddr-to-uri'
 import { WebSocket } from 'ws'
-import { IMPLS, rawImpl } from './impls.js'
+import { rawImpl } from './impls.js'
 import type { ImplName } from './impls.js'
 
 interface Category { count: number, bytes: number }
@@ -82,7 +82,7 @@ async function main (): Promise<void> {
   const impl = (process.argv[2] ?? 'tolerant-ws') as ImplName
   const n = Number(process.argv[3] ?? 1000)
 
-  if (!HEAP_IMPLS.includes(impl) || !IMPLS.includes(impl) || !(n > 0)) {
+  if (!HEAP_IMPLS.includes(impl) || !(n > 0)) {
     throw new Error(`usage: heap-breakdown [${HEAP_IMPLS.join('|')}] [connections]`)
   }
 

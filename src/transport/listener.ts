@@ -591,8 +591,8 @@ const ip6 = registry.getProtocol(CODE_IP6)
 
 /**
  * An inbound connection's remote address, built from its components: this
- * runs per connection, and parsing a string costs about 2 µs and 0.2 KB more
- * per address (the parser's component array is over-allocated)
+ * runs per connection, and parsing a string costs more CPU and leaves the
+ * parser's over-allocated component array on every idle connection
  */
 export function remoteMultiaddr (family: string | undefined, address: string, port: number, secure: boolean): Multiaddr {
   return multiaddr([

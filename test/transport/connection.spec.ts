@@ -222,9 +222,10 @@ describe('coalesce', () => {
 
   it('starts a new joined chunk once a run reaches COALESCE_BYTES', () => {
     const piece = COALESCE_BYTES / 4
-    const out = coalesce(Array.from({ length: 10 }, (_, i) => small(piece, i)))
+    const pieces = Array.from({ length: 10 }, (_, i) => small(piece, i))
+    const out = coalesce(pieces)
     expect(out.map(c => c.byteLength)).to.deep.equal([4 * piece, 4 * piece, 2 * piece])
-    expect(Buffer.concat(out).equals(Buffer.concat(Array.from({ length: 10 }, (_, i) => small(piece, i))))).to.equal(true)
+    expect(Buffer.concat(out).equals(Buffer.concat(pieces))).to.equal(true)
   })
 
   it('returns nothing for nothing', () => {
