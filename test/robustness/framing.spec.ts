@@ -123,7 +123,7 @@ describe('ROBUSTNESS framing after the upgrade', function () {
     })
 
     it('holds 20 unfinished maxPayload − 1 messages in ≤ 1.5 × 20 × maxPayload and frees them at the upgrade timeout', async function () {
-      // usually under 5 s; once (1 CI run in 9) it ran past 30 s after its
+      // usually under 5 s; once, in a CI run, it ran past 30 s after its
       // measurement had finished. The phase times below say where it goes
       this.timeout(60_000)
       const MAX_PAYLOAD = MiB
